@@ -1,0 +1,49 @@
+# mm2-smoke — the two commands a fresh machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
+
+.PHONY: deps venv prometheus stack-up stack-down stack-status demo test unit lint constraints clean
+
+deps: venv prometheus ## everything the project needs: the venv and Debian's prometheus
+
+venv: .venv/.installed
+.venv/.installed: requirements.txt constraints.txt
+	python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+prometheus:
+	@command -v prometheus >/dev/null || { \
+	  echo "installing Debian's prometheus..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+stack-up: deps ## start (or reuse) the local MM2 stack
+	$(PY) -m mm2_stack up
+
+stack-down: ## stop every process of the local stack
+	@if [ -x $(PY) ]; then $(PY) -m mm2_stack down; else echo "no venv: nothing to stop"; fi
+
+stack-status:
+	$(PY) -m mm2_stack status
+
+demo: stack-up ## the smoke test end to end on the local stack
+	$(PY) -m mm2_stack probe
+	$(PY) -m mm2_stack status
+
+test: deps ## unit + integration tests (the tests start the stack they need and stop it)
+	$(PY) -m pytest
+
+unit: venv
+	$(PY) -m pytest tests/unit
+
+lint: venv
+	.venv/bin/ruff check .
+
+constraints: venv
+	( echo "# Resolved pins of every package (pip freeze of requirements.txt on Python 3.11). Regenerate: make constraints"; \
+	  .venv/bin/pip freeze | grep -v '^-e' ) > constraints.txt
+
+clean: stack-down
+	rm -rf .stack/run .airflow

@@ -1,0 +1,73 @@
+"""Command line of the local MM2 stack: ``python -m mm2_stack {up,down,status,env,probe}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mm2_stack import proc
+from mm2_stack.config import StackConfig, StackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mm2_stack",
+        description="The local real MM2 chain on 127.0.0.1: source and target Kafka (KRaft, SASL_SSL, ACLs), "
+        "MirrorMaker 2 on Kafka Connect with the JMX exporter, and Prometheus. "
+        "State, logs and connections live in $MM2_STACK_DIR (default .stack/).",
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_up = sub.add_parser("up", help="start the stack and wait until every part is ready (no-op if healthy)")
+    p_up.add_argument("--fresh", action="store_true", help="restart from scratch even if the stack is healthy")
+    sub.add_parser("down", help="stop every process of the stack (by PID)")
+    sub.add_parser("status", help="print each part's PID and health; exit 1 if any part is unhealthy")
+    sub.add_parser("env", help="print the path of the dotenv file with the Airflow connections")
+    sub.add_parser("probe", help="send one message through the chain and read it back on target")
+    p_logs = sub.add_parser("logs", help="print the tail of a part's log")
+    p_logs.add_argument("part", choices=proc.PARTS)
+    p_logs.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
+    args = parser.parse_args(argv)
+
+    from mm2_stack import stack
+
+    try:
+        config = StackConfig.from_env()
+        if args.cmd == "up":
+            stack.up(config, fresh=args.fresh)
+            _print_status(stack.status(config))
+        elif args.cmd == "down":
+            stopped = stack.down(config)
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        elif args.cmd == "status":
+            return 0 if _print_status(stack.status(config)) else 1
+        elif args.cmd == "env":
+            if not config.env_file.exists():
+                raise StackError("config", f"{config.env_file} does not exist yet: run `make stack-up`")
+            print(config.env_file)
+        elif args.cmd == "probe":
+            from mm2_stack.probe import send_probe
+
+            r = send_probe(config)
+            print(f"probe OK: {r.source_topic} -> {r.remote_topic} in {r.seconds * 1000:.0f} ms "
+                  f"(key {r.key.decode()}, {len(r.headers)} header(s) preserved)")
+        elif args.cmd == "logs":
+            print(proc.log_tail(config, args.part, args.n))
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _print_status(statuses) -> bool:
+    for s in statuses:
+        mark = "UP  " if s.healthy else "DOWN"
+        pid = s.pid if s.pid is not None else "-"
+        print(f"{mark} {s.part:<11} pid={pid!s:<8} {s.detail}")
+    return all(s.healthy for s in statuses)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The two single-node KRaft clusters: configuration, storage format, start, readiness, ACLs."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from pathlib import Path
+
+from mm2_stack import proc
+from mm2_stack.config import StackConfig, StackError
+
+CLUSTERS = ("source", "target")
+
+
+def jaas_plain(user: str, password: str) -> str:
+    return f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{user}" password="{password}";'
+
+
+def client_config(config: StackConfig, cluster: str, user: str, passwords: dict[str, str]) -> dict[str, str]:
+    """librdkafka (confluent-kafka) settings for ``user`` on ``cluster``: SASL_SSL/PLAIN with the stack's CA."""
+    return {
+        "bootstrap.servers": config.bootstrap(cluster),
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": user,
+        "sasl.password": passwords[user],
+        "ssl.ca.location": str(config.ca_file),
+    }
+
+
+def java_client_props(config: StackConfig, user: str, passwords: dict[str, str], prefix: str = "") -> dict[str, str]:
+    """Java client settings for ``user`` (SASL_SSL/PLAIN, PEM trust store), keys prefixed by ``prefix``."""
+    props = {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.jaas.config": jaas_plain(user, passwords[user]),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(config.ca_file),
+    }
+    return {prefix + k: v for k, v in props.items()}
+
+
+def write_properties(path: Path, props: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k}={v}" for k, v in props.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def log4j2_config(config: StackConfig) -> Path:
+    """One Log4j2 config for every JVM of the stack: INFO to stdout (the part's log file)."""
+    path = config.run_dir / "log4j2.properties"
+    path.write_text(
+        "status = warn\n"
+        "appender.out.type = Console\n"
+        "appender.out.name = OUT\n"
+        "appender.out.layout.type = PatternLayout\n"
+        "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
+        "rootLogger.level = INFO\n"
+        "rootLogger.appenderRef.out.ref = OUT\n"
+        # Client config dumps are long and say nothing the files do not.
+        "logger.cfg.name = org.apache.kafka.common.config.AbstractConfig\n"
+        "logger.cfg.level = WARN\n"
+        "logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser\n"
+        "logger.appinfo.level = WARN\n"
+    )
+    return path
+
+
+def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: str | None = None) -> list[str]:
+    argv = [
+        "java",
+        f"-Xms{min(128, heap_mb)}m",
+        f"-Xmx{heap_mb}m",
+        "-XX:+UseSerialGC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={config.run_dir / 'log4j2.properties'}",
+    ]
+    if agent:
+        argv.append(agent)
+    return [*argv, "-cp", config.classpath, main, *args]
+
+
+def broker_properties(config: StackConfig, cluster: str, passwords: dict[str, str]) -> dict[str, str]:
+    ports = config.ports
+    port = ports.source_broker if cluster == "source" else ports.target_broker
+    cport = ports.source_controller if cluster == "source" else ports.target_controller
+    users = " ".join(f'user_{u}="{p}"' for u, p in passwords.items())
+    return {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{cport}",
+        "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
+        "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "SASL_SSL",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config": (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="admin" password="{passwords["admin"]}" {users};'
+        ),
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(config.certs_dir / "broker-keystore.pem"),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(config.ca_file),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        # The PLAINTEXT controller listener authenticates as User:ANONYMOUS.
+        "super.users": "User:admin;User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
+        "log.dirs": str(config.run_dir / cluster / "data"),
+        "num.partitions": "1",
+        "default.replication.factor": "1",
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "3",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "3",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "log.retention.hours": "24",
+    }
+
+
+def prepare(config: StackConfig, cluster: str, passwords: dict[str, str]) -> subprocess.Popen:
+    """Write the cluster's server.properties and start formatting its storage (returns the formatter)."""
+    props_file = config.run_dir / cluster / "server.properties"
+    write_properties(props_file, broker_properties(config, cluster, passwords))
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props_file))
+    config.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = proc.log_file(config, cluster).open("ab")
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=config.run_dir)
+
+
+def finish_format(config: StackConfig, cluster: str, formatter: subprocess.Popen) -> None:
+    if formatter.wait(timeout=120) != 0:
+        raise StackError(cluster, "formatting the KRaft storage failed", proc.log_tail(config, cluster))
+
+
+def start(config: StackConfig, cluster: str) -> int:
+    props_file = config.run_dir / cluster / "server.properties"
+    return proc.spawn(config, cluster, java_argv(config, config.broker_heap_mb, "kafka.Kafka", str(props_file)))
+
+
+def metadata_probe(config: StackConfig, cluster: str, passwords: dict[str, str]) -> str | None:
+    """None when the broker answers a metadata request as admin over SASL_SSL, else why not."""
+    from confluent_kafka.admin import AdminClient
+
+    # log_level 0: a broker that is still starting refuses connections; that is the answer, not noise.
+    admin = AdminClient({**client_config(config, cluster, "admin", passwords), "socket.timeout.ms": 3000,
+                         "log_level": 0})
+    md = admin.list_topics(timeout=3)
+    if not md.brokers:
+        return "no broker in metadata"
+    return None
+
+
+def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) -> None:
+    """Create the ACLs of ``mm2`` and ``smoke`` on both clusters and the default test topic on source."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclPermissionType,
+        AdminClient,
+        NewTopic,
+    )
+    from confluent_kafka.admin import (
+        AclOperation as Op,
+    )
+    from confluent_kafka.admin import (
+        ResourcePatternType as Pat,
+    )
+    from confluent_kafka.admin import (
+        ResourceType as Res,
+    )
+
+    naming = config.naming
+
+    def allow(principal: str, res: Res, name: str, pat: Pat, *ops: Op) -> list[AclBinding]:
+        return [AclBinding(res, name, pat, f"User:{principal}", "*", op, AclPermissionType.ALLOW) for op in ops]
+
+    read_side = (Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS)
+    write_side = (Op.CREATE, Op.WRITE, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS)
+    acls = {
+        "source": [
+            # MM2 reads every topic its `topics` filter selects, and lists groups for checkpoints.
+            *allow("mm2", Res.TOPIC, "*", Pat.LITERAL, *read_side),
+            *allow("mm2", Res.GROUP, "*", Pat.LITERAL, Op.DESCRIBE),
+            *allow("mm2", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE),
+            # The smoke test produces (and may create) test topics, and may consume them back.
+            *allow("smoke", Res.TOPIC, naming.prefix, Pat.PREFIXED,
+                   Op.CREATE, Op.WRITE, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
+            *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+        ],
+        "target": [
+            # Remote topics and the checkpoints topic (`<source alias>.`), MM2's and Connect's internal
+            # topics (`mm2-`), and heartbeats; Connect's worker group.
+            *allow("mm2", Res.TOPIC, naming.source_alias + naming.separator, Pat.PREFIXED, *write_side),
+            *allow("mm2", Res.TOPIC, "mm2-", Pat.PREFIXED, *write_side),
+            *allow("mm2", Res.TOPIC, "heartbeats", Pat.LITERAL, *write_side),
+            *allow("mm2", Res.GROUP, "mm2-", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+            *allow("mm2", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE),
+            # The smoke test reads the remote test topics.
+            *allow("smoke", Res.TOPIC, naming.remote_prefix, Pat.PREFIXED, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
+            *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+        ],
+    }
+    for cluster, bindings in acls.items():
+        admin = AdminClient(client_config(config, cluster, "admin", passwords))
+        for binding, fut in admin.create_acls(bindings, request_timeout=15).items():
+            try:
+                fut.result()
+            except KafkaException as exc:
+                raise StackError(cluster, f"creating ACL {binding} failed: {exc}") from None
+    admin = AdminClient(client_config(config, "source", "admin", passwords))
+    topic = naming.source_topic(1)
+    fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], request_timeout=15)[topic]
+    try:
+        fut.result()
+    except KafkaException as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise StackError("source", f"creating the test topic {topic} failed: {exc}") from None

@@ -1,0 +1,88 @@
+"""One message through the whole chain: produce on source, read it back from the remote topic on target."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from mm2_stack.config import StackConfig, StackError, load_passwords
+from mm2_stack.kafka import client_config
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    source_topic: str
+    remote_topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    seconds: float
+
+
+def send_probe(
+    config: StackConfig,
+    value: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+    timeout_s: float = 60.0,
+) -> ProbeResult:
+    """Produce one uniquely-keyed message to the first test topic and wait until MM2 mirrored it.
+
+    :param value: the message value (default: a small JSON document with the send time).
+    :param headers: the message headers (default: one ``mm2-smoke-probe`` header holding the key).
+    :param timeout_s: how long to wait for the remote topic and the mirrored message, in seconds.
+    :return: what was read back on the target (key, value and headers as received).
+    """
+    from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+    passwords = load_passwords(config)
+    naming = config.naming
+    topic = naming.source_topic(1)
+    remote = naming.remote_topic(topic)
+    key = f"probe-{uuid.uuid4()}".encode()
+    if value is None:
+        value = b'{"probe": true, "sent_ms": %d}' % int(time.time() * 1000)
+    if headers is None:
+        headers = [("mm2-smoke-probe", key)]
+
+    # Find the remote topic's end offsets first: only messages after them are candidates.
+    consumer = Consumer({**client_config(config, "target", "smoke", passwords), "group.id": "mm2-smoke-probe",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    try:
+        deadline = time.monotonic() + timeout_s
+        md = None
+        while time.monotonic() < deadline:
+            md = consumer.list_topics(remote, timeout=5)
+            if md.topics[remote].error is None:
+                break
+            time.sleep(0.5)
+        else:
+            raise StackError("connect", f"remote topic {remote} does not exist on target after {timeout_s:.0f} s")
+        parts = []
+        for p in md.topics[remote].partitions:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(remote, p), timeout=10)
+            parts.append(TopicPartition(remote, p, high))
+        consumer.assign(parts)
+
+        errors: list[str] = []
+        producer = Producer({**client_config(config, "source", "smoke", passwords), "acks": "all"})
+        t0 = time.monotonic()
+        producer.produce(topic, value=value, key=key, headers=headers,
+                         on_delivery=lambda err, _msg: err and errors.append(str(err)))
+        if producer.flush(30) != 0 or errors:
+            raise StackError("source", f"producing the probe to {topic} failed: {errors or 'not delivered in 30 s'}")
+
+        while time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise StackError("target", f"reading {remote} failed: {msg.error()}")
+            if msg.key() == key:
+                return ProbeResult(topic, remote, msg.key(), msg.value(), list(msg.headers() or []),
+                                   time.monotonic() - t0)
+        raise StackError("connect", f"the probe produced to {topic} did not reach {remote} within {timeout_s:.0f} s")
+    finally:
+        consumer.close()

@@ -1,0 +1,76 @@
+"""Topic naming of the smoke test: the one place that knows how test topics and remote topics are named.
+
+The runbook produces to ``<prefix>.generated-data-NN.json`` on the source cluster; MirrorMaker 2's
+``DefaultReplicationPolicy`` mirrors it to ``<source alias><separator><topic>`` on the target
+(``source.test-prometheus.generated-data-01.json``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_TOPIC_PREFIX = "test-prometheus"
+DEFAULT_SOURCE_ALIAS = "source"
+DEFAULT_TARGET_ALIAS = "target"
+DEFAULT_SEPARATOR = "."
+
+# Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-].
+_LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+
+class TopicNameError(ValueError):
+    """A topic prefix, alias or separator that cannot form a legal Kafka topic name."""
+
+
+@dataclass(frozen=True)
+class TopicNaming:
+    """How the smoke test names its topics on both clusters.
+
+    :param prefix: topic prefix of the test topics on the source (runbook: ``test-prometheus``).
+    :param source_alias: MM2 alias of the source cluster; the remote topic starts with it.
+    :param target_alias: MM2 alias of the target cluster (connector names, internal topics).
+    :param separator: ``replication.policy.separator`` of MM2 (default ``.``).
+    """
+
+    prefix: str = DEFAULT_TOPIC_PREFIX
+    source_alias: str = DEFAULT_SOURCE_ALIAS
+    target_alias: str = DEFAULT_TARGET_ALIAS
+    separator: str = DEFAULT_SEPARATOR
+
+    def __post_init__(self) -> None:
+        for field, value in (
+            ("prefix", self.prefix),
+            ("source_alias", self.source_alias),
+            ("target_alias", self.target_alias),
+            ("separator", self.separator),
+        ):
+            if not _LEGAL_TOPIC.match(value):
+                raise TopicNameError(
+                    f"{field}={value!r} is not usable in a Kafka topic name: use 1 to 249 of "
+                    "the characters a-z A-Z 0-9 . _ -"
+                )
+
+    def source_topic(self, index: int = 1) -> str:
+        """Name of the ``index``-th test topic on the source (1-based): ``<prefix>.generated-data-01.json``."""
+        if index < 1 or index > 99:
+            raise TopicNameError(f"topic index {index} is out of range: use 1 to 99")
+        return f"{self.prefix}.generated-data-{index:02d}.json"
+
+    def remote_topic(self, source_topic: str) -> str:
+        """Name MM2's DefaultReplicationPolicy gives ``source_topic`` on the target."""
+        return f"{self.source_alias}{self.separator}{source_topic}"
+
+    @property
+    def remote_prefix(self) -> str:
+        """Prefix of every remote test topic on the target (the runbook's ``source.test-prometheus``)."""
+        return self.remote_topic(self.prefix)
+
+    @property
+    def topics_regex(self) -> str:
+        """The MM2 ``topics`` value that mirrors every test topic and nothing else."""
+        return re.escape(self.prefix) + r"\..*"
+
+    def connector_name(self, kind: str) -> str:
+        """MM2 connector name as MirrorMaker names them: ``source->target.MirrorSourceConnector``."""
+        return f"{self.source_alias}->{self.target_alias}.{kind}"

@@ -1,0 +1,30 @@
+"""Session-wide fixtures: the real local MM2 stack, started once for every integration test."""
+
+from __future__ import annotations
+
+import pytest
+
+from mm2_stack import stack
+from mm2_stack.config import StackConfig
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that stop the shared stack run last, whatever their file order.
+    items.sort(key=lambda item: item.get_closest_marker("stack_lifecycle") is not None)
+
+
+@pytest.fixture(scope="session")
+def stack_config() -> StackConfig:
+    return StackConfig.from_env()
+
+
+@pytest.fixture(scope="session")
+def live_stack(stack_config: StackConfig):
+    """The running stack. Started here if it is not up; stopped at the end if this session started it.
+
+    A stack that cannot start fails the test with the part's name and log tail (StackError): never a skip.
+    """
+    timings = stack.up(stack_config)
+    yield stack_config
+    if timings:  # this session started it
+        stack.down(stack_config)
