@@ -7,6 +7,14 @@ import pytest
 from mm2_stack import stack
 from mm2_stack.config import StackConfig
 
+_STACK_TIMINGS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _STACK_TIMINGS:
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in _STACK_TIMINGS.items())
+        terminalreporter.write_line(f"local stack started by this session: {parts}")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests that stop the shared stack run last, whatever their file order.
@@ -25,6 +33,7 @@ def live_stack(stack_config: StackConfig):
     A stack that cannot start fails the test with the part's name and log tail (StackError): never a skip.
     """
     timings = stack.up(stack_config)
+    _STACK_TIMINGS.update(timings)
     yield stack_config
     if timings:  # this session started it
         stack.down(stack_config)

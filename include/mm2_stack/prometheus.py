@@ -72,6 +72,17 @@ def api(config: StackConfig, path: str, timeout_s: float = 5) -> dict:
         return json.loads(resp.read())
 
 
+def metrics_probe(config: StackConfig) -> str | None:
+    """None once MM2's source task counters are in Prometheus (the runbook's poll_total query answers)."""
+    import urllib.parse
+
+    from mm2_smoke.metrics import RUNBOOK, Queries
+
+    query = Queries(RUNBOOK, remote_topic="").poll_total
+    result = api(config, "/api/v1/query?" + urllib.parse.urlencode({"query": query}))["data"]["result"]
+    return None if result else f"no series yet for {query}"
+
+
 def target_probe(config: StackConfig) -> str | None:
     """None when Prometheus is ready and its scrape target (the JMX exporter) is up."""
     targets = api(config, "/api/v1/targets")["data"]["activeTargets"]

@@ -102,6 +102,8 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     timings["connect"] = time.monotonic() - t0
     proc.wait_until(config, "prometheus", lambda: prometheus.target_probe(config), timeout,
                     "the JMX exporter scrape target up")
+    proc.wait_until(config, "prometheus", lambda: prometheus.metrics_probe(config), timeout,
+                    "MM2's poll_total series in Prometheus")
     write_env_file(config, passwords)
     timings["total"] = time.monotonic() - t0
     _say(f"stack up in {timings['total']:.1f} s (jars {timings['jars']:.1f} s); connections in {config.env_file}")

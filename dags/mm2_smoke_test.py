@@ -1,0 +1,199 @@
+"""
+# MM2 smoke test — Phase 1
+
+Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
+(`source` cluster → MM2 on Kafka Connect → `target` cluster), one task group per runbook step:
+
+| group | runbook step | what it does |
+|---|---|---|
+| `step_1_1_produce` | 1.1 Envoi de messages test | records MM2's counters in Prometheus, then produces N tagged messages (acks=all) to `<prefix>.generated-data-01.json` on `kafka_source` and counts delivery reports |
+| `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, write/poll > 99 %; NOGO when write_total has not moved 30 s after production |
+| `step_1_3_latency_baseline` | 1.3 Latence baseline | avg < 100 ms, max < 500 ms, lag < 100 and not growing, offset commit max < 1000 ms |
+| `step_1_4_target_count` | 1.4 Consommation sur target | reads `source.<topic>` on `kafka_target` up to the end offsets seen at start; counts this run's messages by their tag: received, missing, duplicates |
+| `checklist` | Checklist Phase 1 | fills the checklist (JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict |
+
+**GO** → `go_for_phase_2` records the baseline as an event of the Asset `mm2_smoke_baseline`.
+**NOGO / UNKNOWN** → `nogo` fails the run, so the failure callback alerts (`alert_webhook` connection,
+Slack-compatible JSON; the task log when it is not defined). GO needs positive evidence: an empty
+PromQL result, NaN, a timeout or an unreachable service is UNKNOWN, never GO.
+
+Connections: `kafka_source`, `kafka_target` (type `kafka`, librdkafka config in extra), `prometheus`
+(type `http`), optional `alert_webhook` (type `http`). Every threshold is a Param of the trigger form,
+its default the runbook's.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, dag, get_current_context, task
+
+from mm2_smoke.notifiers import AlertNotifier
+from mm2_smoke.settings import param_specs
+
+SOURCE_CONN = "kafka_source"
+TARGET_CONN = "kafka_target"
+PROMETHEUS_CONN = "prometheus"
+BASELINE_ASSET = Asset(name="mm2_smoke_baseline", uri="mm2-smoke://phase1/baseline")
+SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
+ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
+
+PRODUCE = "step_1_1_produce.produce"
+REPLICATION = "step_1_2_replication.wait_for_replication"
+LATENCY = "step_1_3_latency_baseline.measure_latency"
+COUNT = "step_1_4_target_count.count_on_target"
+
+
+class SmokeTestNogo(RuntimeError):
+    """The smoke test ended NOGO or UNKNOWN: the run fails so that failure callbacks alert."""
+
+
+def _settings(raw: dict[str, Any]):
+    from mm2_smoke.settings import from_params
+
+    return from_params(raw)
+
+
+@dag(
+    dag_id="mm2_smoke_test",
+    schedule=SCHEDULE,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["mm2", "kafka", "smoke-test", "phase-1"],
+    default_args={"owner": "kafka-platform", "retries": 1, "retry_delay": timedelta(seconds=10)},
+    params={name: Param(default, **schema) for name, (default, schema) in param_specs().items()},
+    on_failure_callback=AlertNotifier(kind="failure"),
+    on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
+)
+def mm2_smoke_test() -> None:
+    @task(retries=0)
+    def validate_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Validate the run's Params once; every task reads the validated settings."""
+        return _settings(dict(params or {})).to_dict()
+
+    settings = validate_settings()
+
+    with TaskGroup("step_1_1_produce", tooltip="Runbook 1.1: produce the test messages"):
+
+        @task
+        def record_counters(settings: dict[str, Any]) -> dict[str, Any]:
+            from mm2_smoke.hooks import PrometheusHook
+            from mm2_smoke.steps import record_counters as body
+
+            return body(PrometheusHook(PROMETHEUS_CONN), _settings(settings))
+
+        @task(retries=0)  # never re-produce: a retry would double the run's messages
+        def produce(settings: dict[str, Any]) -> dict[str, Any]:
+            from mm2_smoke.hooks import SmokeKafkaHook
+            from mm2_smoke.steps import produce_step
+
+            ctx = get_current_context()
+            producer_id = f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}"
+            return produce_step(SmokeKafkaHook(SOURCE_CONN), _settings(settings), ctx["run_id"], producer_id)
+
+        before = record_counters(settings)
+        produced = produce(settings)
+        before >> produced
+
+    with TaskGroup("step_1_2_replication", tooltip="Runbook 1.2: MM2 polled and wrote the messages"):
+        from mm2_smoke.sensors import ReplicationSensor
+
+        replication = ReplicationSensor(
+            task_id="wait_for_replication",
+            prometheus_conn_id=PROMETHEUS_CONN,
+            before=before,
+            produced=produced,
+            settings=settings,
+            retries=0,
+        )
+
+    with TaskGroup("step_1_3_latency_baseline", tooltip="Runbook 1.3: latency, lag, offset commits"):
+
+        @task
+        def measure_latency(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
+            from mm2_smoke.hooks import PrometheusHook
+            from mm2_smoke.steps import latency_step
+
+            s = _settings(settings)
+            return latency_step(PrometheusHook(PROMETHEUS_CONN), s, produced["started_ms"] / 1000,
+                                step_s=max(1.0, s.poke_interval_s))
+
+        latency = measure_latency(settings, produced)
+
+    with TaskGroup("step_1_4_target_count", tooltip="Runbook 1.4: this run's messages on target"):
+
+        @task
+        def count_on_target(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
+            from mm2_smoke.hooks import SmokeKafkaHook
+            from mm2_smoke.steps import count_step
+
+            ctx = get_current_context()
+            return count_step(SmokeKafkaHook(TARGET_CONN), _settings(settings), ctx["run_id"], produced)
+
+        count = count_on_target(settings, produced)
+
+    replication >> [latency, count]
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    def checklist(settings: dict[str, Any] | None) -> dict[str, Any]:
+        """Fill the runbook's checklist from every step's result; write the report; return it."""
+        from mm2_smoke.report import build_report, render_markdown, write_report
+        from mm2_smoke.steps import collect_checks, utc_now_iso
+
+        ctx = get_current_context()
+        ti = ctx["ti"]
+        s = _settings(settings or {})
+        pulled = {tid: ti.xcom_pull(task_ids=tid) for tid in (PRODUCE, REPLICATION, LATENCY, COUNT)}
+        checks, notes = collect_checks(s, pulled[PRODUCE], pulled[REPLICATION], pulled[LATENCY], pulled[COUNT])
+        baseline = dict((pulled[LATENCY] or {}).get("baseline") or {})
+        by_name = {c.name: c for c in checks}
+        if "poll_total_increase" in by_name:
+            baseline["poll_total_increase"] = by_name["poll_total_increase"].value
+        if "write_poll_ratio_pct" in by_name:
+            baseline["write_poll_ratio_pct"] = by_name["write_poll_ratio_pct"].value
+        dag_run = ctx["dag_run"]
+        report = build_report(
+            dag_id=ctx["dag"].dag_id, run_id=ctx["run_id"],
+            started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
+            finished_at=utc_now_iso(), checks=checks, produced=pulled[PRODUCE], count=pulled[COUNT],
+            baseline=baseline, replication_outcome=(pulled[REPLICATION] or {}).get("outcome"),
+            settings=s.to_dict(), notes=notes,
+        )
+        json_path, md_path = write_report(report)
+        report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}
+        print(render_markdown(report))
+        print(f"report: {json_path} and {md_path}")
+        return report
+
+    report = checklist(settings)
+    [latency, count] >> report
+
+    @task.branch(retries=0)
+    def verdict(report: dict[str, Any]) -> str:
+        return "go_for_phase_2" if report["verdict"] == "GO" else "nogo"
+
+    @task(outlets=[BASELINE_ASSET], retries=0)
+    def go_for_phase_2(report: dict[str, Any]) -> dict[str, Any]:
+        """GO: record the baseline as an Asset event that later-phase DAGs can be scheduled on."""
+        extra = {"run_id": report["run_id"], "verdict": "GO", **{k: v for k, v in report["baseline"].items()
+                                                                    if k != "lag_window"}}
+        get_current_context()["outlet_events"][BASELINE_ASSET].extra = extra
+        return extra
+
+    @task(retries=0)
+    def nogo(report: dict[str, Any]) -> None:
+        """NOGO or UNKNOWN: fail the run with the failed checks (the failure callback alerts)."""
+        failed = "; ".join(f"{c['step']} {c['name']}: {c['status']} ({c['reason']})" for c in report["failed_checks"])
+        raise SmokeTestNogo(f"{report['verdict']}: {failed}. Report: {report['report_files']['markdown']}")
+
+    branch = verdict(report)
+    branch >> Label("GO") >> go_for_phase_2(report)
+    branch >> Label("NOGO") >> nogo(report)
+
+
+mm2_smoke_test()

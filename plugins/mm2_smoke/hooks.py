@@ -1,0 +1,100 @@
+"""Hooks: the only code that reads Airflow connections (Prometheus over HTTP, Kafka via the provider).
+
+Airflow-dependent; everything they return is plain data for the pure core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.http.hooks.http import HttpHook
+
+from mm2_smoke.promql import Sample, parse_instant, parse_range
+
+
+class ConnectionMissingError(RuntimeError):
+    """An Airflow connection the smoke test needs is not defined."""
+
+
+def _missing(conn_id: str, kind: str, example: str) -> str:
+    env = "AIRFLOW_CONN_" + conn_id.upper()
+    return (f"Airflow connection {conn_id!r} is not defined: create it ({kind}) in the UI or set {env}, "
+            f"e.g. {env}='{example}'")
+
+
+class PrometheusHook(HttpHook):
+    """Query Prometheus' HTTP API through the HTTP provider's hook (connection type ``http``).
+
+    :param prometheus_conn_id: the ``http`` connection with Prometheus' base URL (default ``prometheus``).
+    :param timeout_s: timeout of one HTTP request, in seconds (default 10).
+    """
+
+    conn_name_attr = "prometheus_conn_id"
+    default_conn_name = "prometheus"
+    conn_type = "http"
+    hook_name = "Prometheus"
+
+    def __init__(self, prometheus_conn_id: str = default_conn_name, timeout_s: float = 10.0) -> None:
+        super().__init__(method="GET", http_conn_id=prometheus_conn_id)
+        self.prometheus_conn_id = prometheus_conn_id
+        self.timeout_s = timeout_s
+
+    def _get(self, endpoint: str, params: dict[str, Any]) -> tuple[int | None, bytes, str | None]:
+        from airflow.exceptions import AirflowNotFoundException
+
+        try:
+            resp = self.run(endpoint, data=params, extra_options={"check_response": False, "timeout": self.timeout_s})
+        except AirflowNotFoundException:
+            return None, b"", _missing(self.prometheus_conn_id, "type http", '{"conn_type":"http","host":'
+                                       '"prometheus.example","port":9090,"schema":"http"}')
+        except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
+            return None, b"", f"Prometheus unreachable (connection {self.prometheus_conn_id!r}): {type(exc).__name__}: {exc}"
+        return resp.status_code, resp.content, None
+
+    def query(self, promql: str) -> Sample:
+        """One instant query; never raises: failures come back as a :class:`Sample` with an error."""
+        status, body, error = self._get("api/v1/query", {"query": promql})
+        if error is not None:
+            return Sample(promql, error=error)
+        return parse_instant(promql, status, body)  # type: ignore[arg-type]
+
+    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[list[tuple[float, float]], str | None]:
+        """A range query of a one-series expression: ``([(t, v), ...], error or None)``."""
+        status, body, error = self._get("api/v1/query_range",
+                                        {"query": promql, "start": start_s, "end": end_s, "step": step_s})
+        if error is not None:
+            return [], error
+        return parse_range(promql, status, body)  # type: ignore[arg-type]
+
+
+class SmokeKafkaHook(KafkaBaseHook):
+    """confluent-kafka clients built from a provider ``kafka`` connection (librdkafka config in extra).
+
+    :param kafka_config_id: the connection id (``kafka_source`` or ``kafka_target``).
+    """
+
+    def __init__(self, kafka_config_id: str) -> None:
+        super().__init__(kafka_config_id=kafka_config_id)
+
+    def client_config(self) -> dict[str, Any]:
+        """The connection's librdkafka settings (validated by the provider: bootstrap.servers required)."""
+        from airflow.exceptions import AirflowNotFoundException
+
+        try:
+            return self._build_config()
+        except AirflowNotFoundException:
+            raise ConnectionMissingError(_missing(self.kafka_config_id, "type kafka", '{"conn_type":"kafka","extra":'
+                                                  '{"bootstrap.servers":"broker:9092"}}')) from None
+        except ValueError as exc:
+            raise ConnectionMissingError(f"Airflow connection {self.kafka_config_id!r}: {exc}") from None
+
+    def producer(self, **overrides: Any):
+        from confluent_kafka import Producer
+
+        return Producer({**self.client_config(), **overrides})
+
+    def consumer(self, **overrides: Any):
+        from confluent_kafka import Consumer
+
+        return Consumer({**self.client_config(), **overrides})

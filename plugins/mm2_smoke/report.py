@@ -1,0 +1,144 @@
+"""The runbook's checklist, filled: a JSON report and its Markdown rendering, one pair per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from mm2_smoke.verdict import Check, Status, overall
+
+REPORT_DIR_ENV = "MM2_SMOKE_REPORT_DIR"
+
+
+def report_dir() -> Path:
+    """``$MM2_SMOKE_REPORT_DIR``, else ``$AIRFLOW_HOME/mm2_smoke_reports`` (``~/airflow`` when unset)."""
+    explicit = os.environ.get(REPORT_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
+    return Path(home) / "mm2_smoke_reports"
+
+
+def safe_name(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+
+
+def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str, checks: list[Check],
+                 produced: dict[str, Any] | None, count: dict[str, Any] | None, baseline: dict[str, Any],
+                 replication_outcome: str | None, settings: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The JSON report of one run (plain data: also the XCom and the alert's source)."""
+    produced = produced or {}
+    count = count or {}
+    verdict = overall(checks)
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "verdict": verdict.value,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "checks": [c.to_dict() for c in checks],
+        "failed_checks": [c.to_dict() for c in checks if c.status is not Status.GO],
+        "counts": {
+            "produced": produced.get("sent"),
+            "delivered": produced.get("delivered"),
+            "received": count.get("received"),
+            "missing": len(count["missing"]) if "missing" in count else None,
+            "duplicates": len(count["duplicates"]) if "duplicates" in count else None,
+            "missing_seqs": count.get("missing", [])[:1000],
+            "duplicate_seqs": count.get("duplicates", [])[:1000],
+            "foreign": count.get("foreign"),
+            "achieved_rate_msg_s": produced.get("achieved_rate"),
+        },
+        "baseline": baseline,
+        "replication_outcome": replication_outcome,
+        "settings": settings,
+        "notes": notes,
+    }
+
+
+def _value(checks: list[dict[str, Any]], name: str) -> Any:
+    for c in checks:
+        if c["name"] == name:
+            return c["value"]
+    return None
+
+
+def _status(checks: list[dict[str, Any]], *names: str) -> str:
+    statuses = [c["status"] for c in checks if c["name"] in names]
+    return overall([Check("", "", None, "", Status(s), "") for s in statuses]).value
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.2f}{unit}"
+    return f"{v}{unit}"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The runbook's "Checklist Phase 1" with the measured values, then every check with its evidence."""
+    checks = report["checks"]
+    counts = report["counts"]
+    b = report.get("baseline") or {}
+    rows = [
+        ("1.1 Messages produits", _status(checks, "messages_produced"),
+         f"{_fmt(counts['delivered'])}/{_fmt(counts['produced'])} delivered, "
+         f"{_fmt(counts['achieved_rate_msg_s'])} msg/s"),
+        ("1.2 poll_total augmente", _status(checks, "poll_total_increase", "topic_record_count_increase"),
+         f"Valeur: +{_fmt(_value(checks, 'poll_total_increase'))} (topic +{_fmt(_value(checks, 'topic_record_count_increase'))})"),
+        ("1.2 write_total ≈ poll", _status(checks, "write_poll_ratio_pct", "topics_replicated"),
+         f"Ratio: {_fmt(_value(checks, 'write_poll_ratio_pct'), ' %')}"),
+        ("1.3 Latence baseline", _status(checks, "replication_latency_avg_ms", "replication_latency_max_ms",
+                                         "active_records_lag", "lag_stable", "offset_commit_max_time_ms"),
+         f"Avg: {_fmt(b.get('latency_avg_ms'), ' ms')}, max: {_fmt(b.get('latency_max_ms'), ' ms')}, "
+         f"lag: {_fmt(b.get('lag'))}, commit max: {_fmt(b.get('offset_commit_max_ms'), ' ms')}"),
+        ("1.4 Messages sur target", _status(checks, "messages_on_target"),
+         f"Count: {_fmt(counts['received'])} (missing {_fmt(counts['missing'])}, "
+         f"duplicates {_fmt(counts['duplicates'])})"),
+    ]
+    verdict = report["verdict"]
+    end = {"GO": "GO pour Phase 2", "NOGO": "NOGO - diagnostic requis",
+           "UNKNOWN": "UNKNOWN - could not measure, diagnostic requis"}[verdict]
+    lines = [
+        f"# Checklist Phase 1 — {report['run_id']}",
+        "",
+        f"**Verdict: {verdict}** — Phase 1 terminée : {end}",
+        "",
+        f"Started {report['started_at']}, finished {report['finished_at']}.",
+        "",
+        "| Étape | Résultat | Notes |",
+        "|---|---|---|",
+        *(f"| {step} | {status} | {notes} |" for step, status, notes in rows),
+        "",
+        "## Checks",
+        "",
+        "| step | check | value | GO when | status | reason | evidence |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in checks:
+        evidence = str(c["evidence"]).replace("|", "\\|")
+        lines.append(f"| {c['step']} | {c['name']} | {_fmt(c['value'])} | {c['threshold']} | {c['status']} | "
+                     f"{c['reason'] or ''} | `{evidence}` |")
+    if report.get("notes"):
+        lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], directory: Path | None = None) -> tuple[Path, Path]:
+    """Write ``<run>.json`` and ``<run>.md`` atomically (a reader never sees half a file)."""
+    directory = directory or report_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = safe_name(report["run_id"])
+    paths = []
+    for suffix, text in ((".json", json.dumps(report, indent=2, sort_keys=False)),
+                         (".md", render_markdown(report))):
+        path = directory / (name + suffix)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        paths.append(path)
+    return paths[0], paths[1]

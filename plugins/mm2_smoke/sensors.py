@@ -1,0 +1,98 @@
+"""The sensor of step 1.2: wait on Prometheus until replication is proven, stalled or timed out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from mm2_smoke.promql import Sample
+from mm2_smoke.settings import from_params
+from mm2_smoke.steps import replication_queries
+from mm2_smoke.verdict import replication_progress
+
+
+class ReplicationTriggerError(RuntimeError):
+    """The deferred wait itself failed (not a NOGO: a bug or a broken triggerer)."""
+
+
+class ReplicationSensor(BaseSensorOperator):
+    """Wait until MM2 replicated the delivered messages, or until the runbook's NOGO condition holds.
+
+    It does not fail on NOGO: it returns the evidence (``{"outcome", "after", "before", "delivered"}``) for
+    the verdict. With ``deferrable=True`` (default) it pokes once, then defers to
+    :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker slot while waiting; otherwise it
+    pokes in ``reschedule`` mode.
+
+    :param prometheus_conn_id: the ``http`` connection of Prometheus.
+    :param before: samples recorded before production (templated: pass the XCom of that task).
+    :param produced: the result of step 1.1 (templated): ``delivered`` and ``finished_ms`` are used.
+    :param settings: the run's settings dict (templated).
+    """
+
+    template_fields: Sequence[str] = ("before", "produced", "settings")
+
+    def __init__(self, *, prometheus_conn_id: str, before: Any, produced: Any,
+                 settings: Any, deferrable: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("poke_interval", 5)
+        kwargs.setdefault("timeout", 7200)
+        if not deferrable:
+            kwargs.setdefault("mode", "reschedule")
+        super().__init__(**kwargs)
+        self.prometheus_conn_id = prometheus_conn_id
+        self.before = before
+        self.produced = produced
+        self.settings = settings
+        self.deferrable = deferrable
+
+    def _state(self) -> tuple[str, dict[str, Sample]]:
+        from mm2_smoke.hooks import PrometheusHook
+
+        hook = PrometheusHook(self.prometheus_conn_id)
+        settings = from_params(self.settings)
+        now = {name: hook.query(q) for name, q in replication_queries(settings).items()}
+        before = {k: Sample.from_dict(v) for k, v in self.before.items()}
+        elapsed = time.time() - self.produced["finished_ms"] / 1000
+        state = replication_progress(before, now, self.produced["delivered"], settings, elapsed)
+        return state, now
+
+    def _payload(self, outcome: str, after: dict[str, Any]) -> dict[str, Any]:
+        return {"outcome": outcome, "after": after, "before": self.before, "delivered": self.produced["delivered"]}
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        state, now = self._state()
+        self.log.info("replication: %s (%s)", state,
+                      ", ".join(f"{k}={s.value if s.ok else s.reason()}" for k, s in now.items()))
+        if state == "waiting":
+            return PokeReturnValue(is_done=False)
+        return PokeReturnValue(is_done=True, xcom_value=self._payload(state, {k: s.to_dict() for k, s in now.items()}))
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        from mm2_smoke.triggers import ReplicationTrigger
+
+        settings = from_params(self.settings)
+        self.defer(
+            trigger=ReplicationTrigger(
+                prometheus_conn_id=self.prometheus_conn_id,
+                queries=replication_queries(settings),
+                before=self.before,
+                delivered=self.produced["delivered"],
+                production_end_s=self.produced["finished_ms"] / 1000,
+                settings=self.settings,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=settings.replication_timeout_s + 120),
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("status") == "error":
+            raise ReplicationTriggerError(f"the replication wait failed: {event.get('message')}")
+        return self._payload(event["status"], event["after"])

@@ -1,0 +1,174 @@
+"""The bodies of the DAG's tasks, one function per runbook step. The DAG file only wires them.
+
+Each takes validated settings and hooks, and returns plain JSON-able data (the task's XCom).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from mm2_smoke.kafka_io import ProduceResult, count_run, produce_tagged, warm_up
+from mm2_smoke.metrics import Queries, profile
+from mm2_smoke.promql import Sample
+from mm2_smoke.settings import SmokeSettings
+from mm2_smoke.verdict import (
+    Check,
+    CountResult,
+    Status,
+    check_latency,
+    check_produce,
+    check_replication,
+    check_target_count,
+)
+
+log = logging.getLogger(__name__)
+
+#: The measurements step 1.2 compares before/after production.
+COUNTERS = ("poll_total", "write_total", "topic_record_count")
+#: What the replication sensor watches.
+REPLICATION_QUERIES = (*COUNTERS, "topics_replicated")
+
+
+def queries_for(settings: SmokeSettings) -> Queries:
+    return Queries(profile(settings.metric_profile), remote_topic=settings.remote_topic,
+                   connector_regex=settings.connector_regex)
+
+
+def replication_queries(settings: SmokeSettings) -> dict[str, str]:
+    q = queries_for(settings).all()
+    return {name: q[name] for name in REPLICATION_QUERIES}
+
+
+def record_counters(prom: Any, settings: SmokeSettings) -> dict[str, dict[str, Any]]:
+    """Step 1.1 (before producing): the counters step 1.2 compares against."""
+    q = queries_for(settings).all()
+    samples = {name: prom.query(q[name]) for name in COUNTERS}
+    for name, s in samples.items():
+        log.info("before production: %s = %s", name, s.value if s.ok else s.reason())
+    return {name: s.to_dict() for name, s in samples.items()}
+
+
+def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer_id: str) -> dict[str, Any]:
+    """Step 1.1: produce the tagged messages (acks=all) and count delivery reports."""
+    fatal: list[str] = []
+
+    def on_error(err: Any) -> None:
+        # Authentication and authorization failures will not heal during the run: stop producing.
+        from confluent_kafka import KafkaError
+
+        if err.code() in (KafkaError._AUTHENTICATION, KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                          KafkaError.CLUSTER_AUTHORIZATION_FAILED, KafkaError._SSL) or err.fatal():
+            if not fatal:
+                fatal.append(f"{settings.source_topic} on connection {kafka_hook.kafka_config_id!r}: {err.str()}")
+        else:
+            log.warning("producer: %s", err.str())
+
+    producer = kafka_hook.producer(**{"acks": "all", "enable.idempotence": True, "linger.ms": 5,
+                                      "message.timeout.ms": 30000, "error_cb": on_error, "log_level": 2})
+    not_ready = warm_up(producer, settings.source_topic)
+    if not_ready:
+        # Let an authentication error reported meanwhile name the cause.
+        producer.poll(0.5)
+        why = fatal[0] if fatal else not_ready
+        log.error("cannot produce to %s: %s", settings.source_topic, why)
+        result = ProduceResult(topic=settings.source_topic, requested=settings.num_messages,
+                               first_errors=[why], started_ms=int(time.time() * 1000))
+        result.finished_ms = result.started_ms
+        return result.to_dict()
+    log.info("producing %d messages of %d B at %g msg/s to %s", settings.num_messages,
+             settings.record_size_bytes, settings.messages_per_second, settings.source_topic)
+    result = produce_tagged(
+        producer, settings.source_topic, settings.num_messages, settings.record_size_bytes,
+        settings.messages_per_second, run_id=run_id, producer_id=producer_id,
+        progress=lambda r: log.info("sent %d/%d, delivered %d, failed %d", r.sent, r.requested, r.delivered,
+                                    r.failed),
+        fatal_error=lambda: fatal[0] if fatal else None,
+    )
+    log.info("produced: sent %d, delivered %d, failed %d, %.2f msg/s%s", result.sent, result.delivered,
+             result.failed, result.achieved_rate, f"; first errors: {result.first_errors}" if result.first_errors
+             else "")
+    return result.to_dict()
+
+
+def latency_step(prom: Any, settings: SmokeSettings, window_start_s: float, step_s: float) -> dict[str, Any]:
+    """Step 1.3: latency, lag (level and trend since production started), offset commit time."""
+    q = queries_for(settings)
+    avg, max_ = prom.query(q.latency_avg_ms), prom.query(q.latency_max_ms)
+    lag, commit = prom.query(q.active_count), prom.query(q.offset_commit_max_ms)
+    now = time.time()
+    points, err = prom.query_range(q.active_count, window_start_s, now, step_s)
+    window_query = f"{q.active_count} [{int(now - window_start_s)}s, step {step_s:g}s]"
+    if err:
+        window_query += f" (error: {err})"
+    checks = check_latency(avg, max_, lag, [v for _t, v in points], window_query, commit, settings)
+    baseline = {
+        "latency_avg_ms": avg.value if avg.ok else None,
+        "latency_max_ms": max_.value if max_.ok else None,
+        "lag": lag.value if lag.ok else None,
+        "offset_commit_max_ms": commit.value if commit.ok else None,
+        "lag_window": [v for _t, v in points],
+    }
+    return {"checks": [c.to_dict() for c in checks], "baseline": baseline}
+
+
+def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: dict[str, Any]) -> dict[str, Any]:
+    """Step 1.4: count this run's messages on the target's remote topic, by their run tag."""
+    result = ProduceResult(**produced)
+    consumer = kafka_hook.consumer(**{"group.id": "mm2-smoke-count", "enable.auto.commit": False,
+                                      "enable.partition.eof": False, "auto.offset.reset": "earliest"})
+    try:
+        # Records keep their source timestamps through MM2: start a minute before production.
+        count = count_run(consumer, settings.remote_topic, run_id, result.delivered_seqs(),
+                          since_ms=result.started_ms - 60_000, timeout_s=settings.count_timeout_s)
+    except Exception as exc:  # noqa: BLE001 - the target could not be read: UNKNOWN with the reason
+        count = CountResult(0, result.delivered_seqs(), [], error=f"{type(exc).__name__}: {exc}")
+    finally:
+        consumer.close()
+    log.info("on target %s: received %d, missing %d, duplicates %d, foreign %d%s", settings.remote_topic,
+             count.received, len(count.missing), len(count.duplicates), count.foreign,
+             f" ({count.error or count.note})" if count.error or count.note else "")
+    return count.to_dict()
+
+
+def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, replication: dict[str, Any] | None,
+                   latency: dict[str, Any] | None, count: dict[str, Any] | None) -> tuple[list[Check], list[str]]:
+    """Every check of the run, from the steps' XComs; a step with no result gives an UNKNOWN check."""
+    checks: list[Check] = []
+    notes: list[str] = []
+    if produced:
+        checks += check_produce(settings.num_messages, produced["sent"], produced["delivered"], produced["failed"],
+                                produced["first_errors"], f"delivery reports of {settings.source_topic} (acks=all)")
+    else:
+        checks.append(Check("1.1", "messages_produced", None, f"{settings.num_messages} delivered", Status.UNKNOWN,
+                            "step_1_1_produce", "step 1.1 did not finish: see its task log"))
+    if replication and produced:
+        before = {k: Sample.from_dict(v) for k, v in replication["before"].items()}
+        after = {k: Sample.from_dict(v) for k, v in replication["after"].items()}
+        checks += check_replication(before, after, produced["delivered"], settings, replication["outcome"])
+        notes.append(f"step 1.2 wait ended: {replication['outcome']}")
+    else:
+        checks.append(Check("1.2", "replication", None, "poll/write grow", Status.UNKNOWN, "step_1_2_replication",
+                            "step 1.2 did not finish: see its task log"))
+    if latency:
+        checks += [Check.from_dict(c) for c in latency["checks"]]
+    else:
+        checks.append(Check("1.3", "latency_baseline", None, "measured", Status.UNKNOWN, "step_1_3_latency_baseline",
+                            "step 1.3 did not finish: see its task log"))
+    if count and produced:
+        cr = CountResult(**count)
+        checks += check_target_count(cr, produced["delivered"], settings,
+                                     f"consumer on {settings.remote_topic} (run tag)")
+        if cr.duplicates:
+            notes.append(f"{len(cr.duplicates)} duplicate(s) on target: seq {cr.duplicates[:20]}")
+    else:
+        checks.append(Check("1.4", "messages_on_target", None, "all delivered", Status.UNKNOWN, "step_1_4_target_count",
+                            "step 1.4 did not finish: see its task log"))
+    return checks, notes
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
