@@ -28,9 +28,8 @@ stack-down: ## stop every process of the local stack
 stack-status:
 	$(PY) -m mm2_stack status
 
-demo: stack-up ## the smoke test end to end on the local stack
-	$(PY) -m mm2_stack probe
-	$(PY) -m mm2_stack status
+demo: stack-up ## the smoke test end to end on the local stack: run the DAG once, print the checklist
+	$(PY) -m mm2_stack.airflow_run
 
 test: deps ## unit + integration tests (the tests start the stack they need and stop it)
 	$(PY) -m pytest

@@ -161,7 +161,7 @@ def mm2_smoke_test() -> None:
             dag_id=ctx["dag"].dag_id, run_id=ctx["run_id"],
             started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
             finished_at=utc_now_iso(), checks=checks, produced=pulled[PRODUCE], count=pulled[COUNT],
-            baseline=baseline, replication_outcome=(pulled[REPLICATION] or {}).get("outcome"),
+            baseline=baseline, replication=pulled[REPLICATION],
             settings=s.to_dict(), notes=notes,
         )
         json_path, md_path = write_report(report)

@@ -217,6 +217,8 @@ def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) ->
                 fut.result()
             except KafkaException as exc:
                 raise StackError(cluster, f"creating ACL {binding} failed: {exc}") from None
+    for cluster in CLUSTERS:
+        warm_up_producer_ids(config, cluster, passwords)
     admin = AdminClient(client_config(config, "source", "admin", passwords))
     topic = naming.source_topic(1)
     fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], request_timeout=15)[topic]
@@ -225,3 +227,31 @@ def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) ->
     except KafkaException as exc:
         if "TOPIC_ALREADY_EXISTS" not in str(exc):
             raise StackError("source", f"creating the test topic {topic} failed: {exc}") from None
+
+
+WARMUP_TOPIC = "mm2-stack-warmup"
+
+
+def warm_up_producer_ids(config: StackConfig, cluster: str, passwords: dict[str, str]) -> None:
+    """Make a fresh cluster allocate its first producer-ID block now, with one idempotent send.
+
+    On a new KRaft cluster the first InitProducerId waits ~0.5 s ("coordinator load in progress"). The
+    record's timestamp is taken before that wait, so the smoke test's first run would see it as MM2
+    replication latency (MM2's latency max gauge keeps it for 60 s).
+    """
+    from confluent_kafka import KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(client_config(config, cluster, "admin", passwords))
+    try:
+        admin.create_topics([NewTopic(WARMUP_TOPIC, 1, 1)], request_timeout=15)[WARMUP_TOPIC].result()
+    except KafkaException as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise StackError(cluster, f"creating {WARMUP_TOPIC} failed: {exc}") from None
+    errors: list[str] = []
+    producer = Producer({**client_config(config, cluster, "admin", passwords), "enable.idempotence": True,
+                         "acks": "all", "log_level": 3})
+    producer.produce(WARMUP_TOPIC, b"warm-up", on_delivery=lambda err, _m: err and errors.append(str(err)))
+    if producer.flush(30) != 0 or errors:
+        raise StackError(cluster, f"the warm-up idempotent send to {WARMUP_TOPIC} failed: {errors or 'timed out'}",
+                         proc.log_tail(config, cluster))

@@ -66,6 +66,9 @@ def send_probe(
 
         errors: list[str] = []
         producer = Producer({**client_config(config, "source", "smoke", passwords), "acks": "all"})
+        # Connect and authenticate first: the record's timestamp must not include the TLS/SASL handshake,
+        # or MM2's replication-latency gauges (a 60 s window) would report it as replication latency.
+        producer.list_topics(topic, timeout=15)
         t0 = time.monotonic()
         producer.produce(topic, value=value, key=key, headers=headers,
                          on_delivery=lambda err, _msg: err and errors.append(str(err)))

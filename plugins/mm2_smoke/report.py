@@ -28,7 +28,7 @@ def safe_name(run_id: str) -> str:
 
 def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str, checks: list[Check],
                  produced: dict[str, Any] | None, count: dict[str, Any] | None, baseline: dict[str, Any],
-                 replication_outcome: str | None, settings: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+                 replication: dict[str, Any] | None, settings: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """The JSON report of one run (plain data: also the XCom and the alert's source)."""
     produced = produced or {}
     count = count or {}
@@ -53,7 +53,8 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
             "achieved_rate_msg_s": produced.get("achieved_rate"),
         },
         "baseline": baseline,
-        "replication_outcome": replication_outcome,
+        "replication_outcome": (replication or {}).get("outcome"),
+        "replication_decided_s_after_production": (replication or {}).get("seconds_after_production"),
         "settings": settings,
         "notes": notes,
     }

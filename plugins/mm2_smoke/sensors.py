@@ -59,8 +59,10 @@ class ReplicationSensor(BaseSensorOperator):
         state = replication_progress(before, now, self.produced["delivered"], settings, elapsed)
         return state, now
 
-    def _payload(self, outcome: str, after: dict[str, Any]) -> dict[str, Any]:
-        return {"outcome": outcome, "after": after, "before": self.before, "delivered": self.produced["delivered"]}
+    def _payload(self, outcome: str, after: dict[str, Any], decided_at_s: float) -> dict[str, Any]:
+        return {"outcome": outcome, "after": after, "before": self.before, "delivered": self.produced["delivered"],
+                "decided_at_s": decided_at_s,
+                "seconds_after_production": round(decided_at_s - self.produced["finished_ms"] / 1000, 3)}
 
     def poke(self, context: Any) -> PokeReturnValue:
         state, now = self._state()
@@ -68,7 +70,8 @@ class ReplicationSensor(BaseSensorOperator):
                       ", ".join(f"{k}={s.value if s.ok else s.reason()}" for k, s in now.items()))
         if state == "waiting":
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self._payload(state, {k: s.to_dict() for k, s in now.items()}))
+        return PokeReturnValue(is_done=True, xcom_value=self._payload(state, {k: s.to_dict() for k, s in now.items()},
+                                                                      time.time()))
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
@@ -95,4 +98,4 @@ class ReplicationSensor(BaseSensorOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") == "error":
             raise ReplicationTriggerError(f"the replication wait failed: {event.get('message')}")
-        return self._payload(event["status"], event["after"])
+        return self._payload(event["status"], event["after"], event.get("decided_at_s", time.time()))

@@ -138,7 +138,8 @@ def _check(setting: Setting, value: Any) -> Any:
             try:
                 value = float(value) if setting.kind == "number" else int(str(value))
             except (TypeError, ValueError):
-                raise SettingsError(f"{name}={value!r} is not a {setting.kind}: {setting.doc}") from None
+                article = "an" if setting.kind == "integer" else "a"
+                raise SettingsError(f"{name}={value!r} is not {article} {setting.kind}: {setting.doc}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise SettingsError(f"{name}={value!r} must be a finite number")
         if setting.kind == "integer":
@@ -169,7 +170,12 @@ def from_params(params: dict[str, Any]) -> SmokeSettings:
     try:
         settings.naming  # noqa: B018 - validates prefix, alias and separator together
     except ValueError as exc:
-        raise SettingsError(str(exc)) from None
+        # Name the Param, not TopicNaming's field.
+        text = str(exc)
+        for field, param in (("prefix=", "topic_prefix="), ("separator=", "replication_separator=")):
+            if text.startswith(field):
+                text = param + text[len(field):]
+        raise SettingsError(text) from None
     if settings.latency_avg_max_ms > settings.latency_max_max_ms:
         raise SettingsError(
             f"latency_avg_max_ms={settings.latency_avg_max_ms:g} is above latency_max_max_ms="

@@ -148,7 +148,8 @@ def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, rep
         before = {k: Sample.from_dict(v) for k, v in replication["before"].items()}
         after = {k: Sample.from_dict(v) for k, v in replication["after"].items()}
         checks += check_replication(before, after, produced["delivered"], settings, replication["outcome"])
-        notes.append(f"step 1.2 wait ended: {replication['outcome']}")
+        notes.append(f"step 1.2 wait ended: {replication['outcome']}, "
+                     f"{replication.get('seconds_after_production', 'n/a')} s after production ended")
     else:
         checks.append(Check("1.2", "replication", None, "poll/write grow", Status.UNKNOWN, "step_1_2_replication",
                             "step 1.2 did not finish: see its task log"))

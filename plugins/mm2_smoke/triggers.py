@@ -65,7 +65,8 @@ class ReplicationTrigger(BaseTrigger):
                                              time.time() - self.production_end_s)
                 if state != "waiting":
                     self.log.info("replication wait ended: %s", state)
-                    yield TriggerEvent({"status": state, "after": {k: s.to_dict() for k, s in now.items()}})
+                    yield TriggerEvent({"status": state, "decided_at_s": time.time(),
+                                        "after": {k: s.to_dict() for k, s in now.items()}})
                     return
                 await asyncio.sleep(settings.poke_interval_s)
         except Exception as exc:  # noqa: BLE001 - reported to the task, which fails with it

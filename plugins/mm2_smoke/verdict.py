@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from mm2_smoke.promql import Sample
 from mm2_smoke.settings import SmokeSettings
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     GO = "GO"
     NOGO = "NOGO"
     UNKNOWN = "UNKNOWN"

@@ -112,6 +112,7 @@ def test_right_password_without_acl_is_refused_with_an_authorization_error(live_
     results: list[KafkaError | None] = []
     producer = Producer({**client_config(live_stack, "source", "smoke", passwords), "acks": "all",
                          "message.timeout.ms": 15000, "log_level": 0})
+    producer.list_topics(live_stack.naming.source_topic(1), timeout=15)  # handshake before any timestamp
     producer.produce(topic, b"must not land", on_delivery=lambda err, _msg: results.append(err))
     producer.flush(20)
     assert len(results) == 1 and results[0] is not None

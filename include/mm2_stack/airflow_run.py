@@ -1,0 +1,126 @@
+"""Running the DAG once on the local stack with ``airflow dags test`` (SQLite, no scheduler): ``make demo``.
+
+Also used by the end-to-end tests, so the demo and the tests run the DAG the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mm2_stack.config import REPO_ROOT, StackConfig, StackError
+
+DAG_ID = "mm2_smoke_test"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse the stack's dotenv file (``KEY='value'`` lines written with shlex quoting)."""
+    import shlex
+
+    env = {}
+    for line in path.read_text().splitlines():
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, raw = line.partition("=")
+        env[key] = shlex.split(raw)[0] if raw else ""
+    return env
+
+
+def airflow_env(config: StackConfig, airflow_home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an Airflow command on the local stack: connections, folders, SQLite home."""
+    if not config.env_file.exists():
+        raise StackError("config", f"{config.env_file} is missing: run `make stack-up` first")
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        **read_env_file(config.env_file),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT / "include")]),
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+        "MM2_SMOKE_REPORT_DIR": str(airflow_home / "reports"),
+    }
+    env.update(extra or {})
+    return env
+
+
+def ensure_db(env: dict[str, str]) -> None:
+    """Create (or migrate) the SQLite metadata DB of this Airflow home."""
+    done = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StackError("airflow", "`airflow db migrate` failed", (done.stdout + done.stderr)[-3000:])
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    returncode: int
+    seconds: float
+    output: str
+    report: dict | None
+    report_path: Path | None
+
+
+def dags_test(env: dict[str, str], conf: dict | None = None, timeout_s: float = 900) -> DagRunResult:
+    """Run the DAG once with ``airflow dags test``; find the report it wrote."""
+    reports = Path(env["MM2_SMOKE_REPORT_DIR"])
+    before = set(reports.glob("*.json")) if reports.exists() else set()
+    argv = ["airflow", "dags", "test", DAG_ID]
+    if conf:
+        argv[3:3] = ["-c", json.dumps(conf)]
+    t0 = time.monotonic()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)
+    seconds = time.monotonic() - t0
+    new = sorted(set(reports.glob("*.json")) - before, key=lambda p: p.stat().st_mtime) if reports.exists() else []
+    path = new[-1] if new else None
+    report = json.loads(path.read_text()) if path else None
+    return DagRunResult(done.returncode, seconds, done.stdout + done.stderr, report, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mm2_stack.airflow_run",
+        description="Run the mm2_smoke_test DAG once on the local stack (airflow dags test, SQLite) and print "
+        "the checklist. Exit 0 on GO, 1 on NOGO/UNKNOWN, 2 when the run could not happen.",
+    )
+    parser.add_argument("--airflow-home", type=Path, default=REPO_ROOT / ".airflow",
+                        help="Airflow home with the SQLite DB, logs and reports (default .airflow/)")
+    parser.add_argument("--conf", default="{}", help='run conf (Params) as JSON, e.g. \'{"num_messages": 500}\'')
+    args = parser.parse_args(argv)
+    try:
+        conf = json.loads(args.conf)
+    except ValueError as exc:
+        print(f"error: --conf is not JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config = StackConfig.from_env()
+        args.airflow_home.mkdir(parents=True, exist_ok=True)
+        env = airflow_env(config, args.airflow_home.resolve())
+        ensure_db(env)
+        print(f"running {DAG_ID} with airflow dags test (AIRFLOW_HOME={args.airflow_home})...", flush=True)
+        result = dags_test(env, conf)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result.report is None:
+        print(result.output[-4000:])
+        print(f"error: the DAG run wrote no report (airflow exited {result.returncode})", file=sys.stderr)
+        return 2
+    md = result.report_path.with_suffix(".md") if result.report_path else None
+    if md and md.exists():
+        print(md.read_text())
+    print(f"verdict: {result.report['verdict']} in {result.seconds:.1f} s (trigger -> checklist, incl. Airflow start)")
+    print(f"report: {result.report_path} and {md}")
+    return 0 if result.report["verdict"] == "GO" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
