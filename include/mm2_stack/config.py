@@ -74,6 +74,8 @@ class StackConfig:
     :param ready_timeout_s: how long ``up`` waits for each part (``MM2_STACK_READY_TIMEOUT_S``, 120).
     :param naming: topic naming (prefix, aliases, separator) shared with the smoke test.
     :param topics_regex: MM2 ``topics`` (``MM2_STACK_TOPICS``, default: every test topic).
+    :param ports: the stack's ports; ``MM2_STACK_PORT_OFFSET`` (default 0) shifts them all, so that a second
+        stack (with its own ``MM2_STACK_DIR``) can run beside the first.
     """
 
     root: Path
@@ -90,8 +92,13 @@ class StackConfig:
     def from_env(cls) -> StackConfig:
         root = Path(os.environ.get("MM2_STACK_DIR") or REPO_ROOT / ".stack").resolve()
         naming = TopicNaming()
+        offset = int(os.environ.get("MM2_STACK_PORT_OFFSET") or 0)
+        if not 0 <= offset <= 20000:
+            raise StackError("config", f"MM2_STACK_PORT_OFFSET={offset} must be between 0 and 20000")
+        ports = Ports(**{f: v + offset for f, v in Ports().__dict__.items()})
         return cls(
             root=root,
+            ports=ports,
             scrape_interval_s=_env_int("MM2_STACK_SCRAPE_INTERVAL_S", 5),
             refresh_topics_s=_env_int("MM2_STACK_REFRESH_TOPICS_S", 5),
             ready_timeout_s=_env_int("MM2_STACK_READY_TIMEOUT_S", 120),
