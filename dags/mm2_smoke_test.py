@@ -13,12 +13,16 @@ Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
 | `checklist` | Checklist Phase 1 | fills the checklist (JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict |
 
 **GO** → `go_for_phase_2` records the baseline as an event of the Asset `mm2_smoke_baseline`.
-**NOGO / UNKNOWN** → `nogo` fails the run, so the failure callback alerts (`alert_webhook` connection,
-Slack-compatible JSON; the task log when it is not defined). GO needs positive evidence: an empty
+**NOGO / UNKNOWN** → the branch runs one task of the `diagnose` group per symptom (the runbook's
+diagnosis table: connector/worker state and topics filter over Connect REST, MM2's ACLs and the remote
+topic over the Kafka admin API, throttling and quotas, Prometheus' own health); `nogo` ranks their
+findings (most likely cause first) into the report and fails the run, so the failure callback alerts
+(`alert_webhook` connection, Slack-compatible JSON; the task log when it is not defined). GO needs positive evidence: an empty
 PromQL result, NaN, a timeout or an unreachable service is UNKNOWN, never GO.
 
 Connections: `kafka_source`, `kafka_target` (type `kafka`, librdkafka config in extra), `prometheus`
-(type `http`), optional `alert_webhook` (type `http`). Every threshold is a Param of the trigger form,
+(type `http`), `kafka_connect` (type `http`, the MM2 Connect REST API, for diagnostics), optional
+`alert_webhook` (type `http`). Every threshold is a Param of the trigger form,
 its default the runbook's.
 """
 
@@ -37,6 +41,7 @@ from mm2_smoke.settings import param_specs
 SOURCE_CONN = "kafka_source"
 TARGET_CONN = "kafka_target"
 PROMETHEUS_CONN = "prometheus"
+CONNECT_CONN = "kafka_connect"
 BASELINE_ASSET = Asset(name="mm2_smoke_baseline", uri="mm2-smoke://phase1/baseline")
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
 ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
@@ -45,6 +50,9 @@ PRODUCE = "step_1_1_produce.produce"
 REPLICATION = "step_1_2_replication.wait_for_replication"
 LATENCY = "step_1_3_latency_baseline.measure_latency"
 COUNT = "step_1_4_target_count.count_on_target"
+# Symptom (mm2_smoke.diagnosis) -> its diagnostic task in the `diagnose` group.
+DIAGNOSTICS = {"replication_stopped": "connector", "writes_failing": "writes", "latency_high": "latency",
+               "nothing_on_target": "target_topic", "metrics_unavailable": "metrics"}
 
 
 class SmokeTestNogo(RuntimeError):
@@ -174,8 +182,14 @@ def mm2_smoke_test() -> None:
     [latency, count] >> report
 
     @task.branch(retries=0)
-    def verdict(report: dict[str, Any]) -> str:
-        return "go_for_phase_2" if report["verdict"] == "GO" else "nogo"
+    def verdict(report: dict[str, Any]) -> list[str]:
+        """GO -> go_for_phase_2; NOGO/UNKNOWN -> one diagnostic task per symptom the checks show."""
+        from mm2_smoke.diagnosis import symptoms_from_checks
+
+        if report["verdict"] == "GO":
+            return ["go_for_phase_2"]
+        symptoms = symptoms_from_checks(report["checks"]) or ["metrics_unavailable"]
+        return [f"diagnose.{DIAGNOSTICS[s]}" for s in symptoms]
 
     @task(outlets=[BASELINE_ASSET], retries=0)
     def go_for_phase_2(report: dict[str, Any]) -> dict[str, Any]:
@@ -185,15 +199,76 @@ def mm2_smoke_test() -> None:
         get_current_context()["outlet_events"][BASELINE_ASSET].extra = extra
         return extra
 
-    @task(retries=0)
+    with TaskGroup("diagnose", tooltip="Runbook 'Si NOGO : Diagnostic': one task per symptom") as diagnose:
+
+        @task(retries=0)
+        def connector(settings: dict[str, Any]) -> list[dict[str, Any]]:
+            """poll_total = 0: MM2 connector/task state, topics filter, source topic (Connect REST, admin)."""
+            from mm2_smoke.diagnostics import connector_diagnostic
+            from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
+
+            return connector_diagnostic(ConnectHook(CONNECT_CONN), SmokeKafkaHook(SOURCE_CONN), _settings(settings))
+
+        @task(retries=0)
+        def writes(settings: dict[str, Any]) -> list[dict[str, Any]]:
+            """write = 0, poll > 0: task errors (Connect REST) and MM2's ACLs on target (admin API)."""
+            from mm2_smoke.diagnostics import writes_diagnostic
+            from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
+
+            return writes_diagnostic(ConnectHook(CONNECT_CONN), SmokeKafkaHook(TARGET_CONN), _settings(settings))
+
+        @task(retries=0)
+        def latency(settings: dict[str, Any]) -> list[dict[str, Any]]:
+            """latency > 500 ms: MM2 producer throttling (Prometheus), quotas (Kafka tools), broker round trips."""
+            from mm2_smoke.diagnostics import latency_diagnostic
+            from mm2_smoke.hooks import PrometheusHook, SmokeKafkaHook
+
+            return latency_diagnostic(PrometheusHook(PROMETHEUS_CONN), SmokeKafkaHook(SOURCE_CONN),
+                                      SmokeKafkaHook(TARGET_CONN), _settings(settings))
+
+        @task(retries=0)
+        def target_topic(settings: dict[str, Any]) -> list[dict[str, Any]]:
+            """0 messages on target: remote topic existence, auto-create, MM2's CREATE ACL, naming."""
+            from mm2_smoke.diagnostics import target_topic_diagnostic
+            from mm2_smoke.hooks import SmokeKafkaHook
+
+            return target_topic_diagnostic(SmokeKafkaHook(TARGET_CONN), _settings(settings))
+
+        @task(retries=0)
+        def metrics(settings: dict[str, Any]) -> list[dict[str, Any]]:
+            """UNKNOWN: Prometheus reachable, scrape targets up, metric names present."""
+            from mm2_smoke.diagnostics import metrics_diagnostic
+            from mm2_smoke.hooks import PrometheusHook
+
+            return metrics_diagnostic(PrometheusHook(PROMETHEUS_CONN), _settings(settings))
+
+        diagnostics = [connector(settings), writes(settings), latency(settings), target_topic(settings),
+                       metrics(settings)]
+
+    @task(retries=0, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def nogo(report: dict[str, Any]) -> None:
-        """NOGO or UNKNOWN: fail the run with the failed checks (the failure callback alerts)."""
-        failed = "; ".join(f"{c['step']} {c['name']}: {c['status']} ({c['reason']})" for c in report["failed_checks"])
-        raise SmokeTestNogo(f"{report['verdict']}: {failed}. Report: {report['report_files']['markdown']}")
+        """NOGO or UNKNOWN: rank the diagnoses, add them to the report, fail the run (the callback alerts)."""
+        from mm2_smoke.diagnosis import rank
+        from mm2_smoke.report import render_markdown, with_diagnoses, write_report
+
+        ti = get_current_context()["ti"]
+        found: list[dict[str, Any]] = []
+        for task_id in diagnose.children:
+            found += ti.xcom_pull(task_ids=task_id) or []
+        ranked = [d.to_dict() for d in rank(found)]
+        seconds = (pendulum.now("UTC") - pendulum.parse(report["finished_at"])).total_seconds()
+        report = with_diagnoses(report, ranked, seconds)
+        write_report(report)
+        print(render_markdown(report))
+        top = ranked[0] if ranked else {"cause": "no diagnosis", "action": "see the report"}
+        failed = "; ".join(f"{c['step']} {c['name']}: {c['status']}" for c in report["failed_checks"])
+        raise SmokeTestNogo(f"{report['verdict']} ({failed}). Most likely cause: {top['cause']}. "
+                            f"Action: {top['action']}. Report: {report['report_files']['markdown']}")
 
     branch = verdict(report)
     branch >> Label("GO") >> go_for_phase_2(report)
-    branch >> Label("NOGO") >> nogo(report)
+    branch >> Label("NOGO") >> diagnostics
+    diagnostics >> nogo(report)
 
 
 mm2_smoke_test()

@@ -52,6 +52,20 @@ class PrometheusHook(HttpHook):
             return None, b"", f"Prometheus unreachable (connection {self.prometheus_conn_id!r}): {type(exc).__name__}: {exc}"
         return resp.status_code, resp.content, None
 
+    def get_json(self, endpoint: str, params: dict[str, Any] | None = None):
+        """GET an API path: an :class:`~mm2_smoke.diagnosis.HttpAnswer` (status None when unreachable)."""
+        import json
+
+        from mm2_smoke.diagnosis import HttpAnswer
+
+        status, body, error = self._get(endpoint, params or {})
+        if error is not None:
+            return HttpAnswer(None, error=error)
+        try:
+            return HttpAnswer(status, json.loads(body))
+        except ValueError:
+            return HttpAnswer(status, body.decode("utf-8", "replace")[:500])
+
     def query(self, promql: str) -> Sample:
         """One instant query; never raises: failures come back as a :class:`Sample` with an error."""
         status, body, error = self._get("api/v1/query", {"query": promql})
@@ -66,6 +80,45 @@ class PrometheusHook(HttpHook):
         if error is not None:
             return [], error
         return parse_range(promql, status, body)  # type: ignore[arg-type]
+
+
+class ConnectHook(HttpHook):
+    """Read Kafka Connect's REST API (the MM2 workers) through the HTTP provider's hook.
+
+    :param connect_conn_id: the ``http`` connection of a Connect worker's REST API (default ``kafka_connect``).
+    :param timeout_s: timeout of one request, in seconds (default 5).
+    """
+
+    conn_name_attr = "connect_conn_id"
+    default_conn_name = "kafka_connect"
+    conn_type = "http"
+    hook_name = "Kafka Connect REST"
+
+    def __init__(self, connect_conn_id: str = default_conn_name, timeout_s: float = 5.0) -> None:
+        super().__init__(method="GET", http_conn_id=connect_conn_id)
+        self.connect_conn_id = connect_conn_id
+        self.timeout_s = timeout_s
+
+    def get_json(self, path: str):
+        """GET ``path``: an :class:`~mm2_smoke.diagnosis.HttpAnswer`; never raises."""
+        import json
+
+        from airflow.exceptions import AirflowNotFoundException
+
+        from mm2_smoke.diagnosis import HttpAnswer
+
+        try:
+            resp = self.run(path, extra_options={"check_response": False, "timeout": self.timeout_s})
+        except AirflowNotFoundException:
+            return HttpAnswer(None, error=_missing(self.connect_conn_id, "type http", '{"conn_type":"http",'
+                                                   '"host":"connect.example","port":8083,"schema":"http"}'))
+        except Exception as exc:  # noqa: BLE001 - unreachable is an answer for a diagnostic
+            return HttpAnswer(None, error=f"Connect REST unreachable (connection {self.connect_conn_id!r}): "
+                                          f"{type(exc).__name__}: {exc}")
+        try:
+            return HttpAnswer(resp.status_code, json.loads(resp.content) if resp.content else None)
+        except ValueError:
+            return HttpAnswer(resp.status_code, resp.text[:500])
 
 
 class SmokeKafkaHook(KafkaBaseHook):
@@ -93,6 +146,11 @@ class SmokeKafkaHook(KafkaBaseHook):
         from confluent_kafka import Producer
 
         return Producer({**self.client_config(), **overrides})
+
+    def admin(self, **overrides: Any):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({**self.client_config(), **overrides})
 
     def consumer(self, **overrides: Any):
         from confluent_kafka import Consumer

@@ -27,6 +27,7 @@ class NamingProfile:
     :param write_total: Connect source task counter of records written to the target.
     :param active_count: Connect source task gauge of records polled but not yet acknowledged (lag).
     :param offset_commit_max_time_ms: Connect task gauge, max offset commit time in ms.
+    :param producer_throttle_max: max broker throttle time of a producer client, in ms (label ``client_id``).
     :param mirror_prefix: prefix of the MirrorSourceConnector per topic-partition metrics.
     """
 
@@ -35,6 +36,7 @@ class NamingProfile:
     write_total: str
     active_count: str
     offset_commit_max_time_ms: str
+    producer_throttle_max: str = "kafka_producer_produce_throttle_time_max"
     mirror_prefix: str = "kafka_connect_mirror_source_connector_"
 
     def mirror(self, attribute: str) -> str:
@@ -56,6 +58,7 @@ STRIMZI = NamingProfile(
     write_total="kafka_connect_source_task_source_record_write_total",
     active_count="kafka_connect_source_task_source_record_active_count",
     offset_commit_max_time_ms="kafka_connect_connector_task_offset_commit_max_time_ms",
+    producer_throttle_max="kafka_producer_producer_produce_throttle_time_max",
 )
 
 PROFILES = {p.name: p for p in (RUNBOOK, STRIMZI)}
@@ -130,6 +133,11 @@ class Queries:
     @property
     def offset_commit_max_ms(self) -> str:
         return f"max({self.names.offset_commit_max_time_ms}{self._task})"
+
+    @property
+    def mm2_producer_throttle_max_ms(self) -> str:
+        """Broker throttle time of MM2's task producers (quotas on the target)."""
+        return f"max({self.names.producer_throttle_max}{{client_id=~{_label_value(self.connector_regex)}}})"
 
     def all(self) -> dict[str, str]:
         """Every query by its measurement name."""

@@ -124,9 +124,20 @@ def render_markdown(report: dict[str, Any]) -> str:
         evidence = str(c["evidence"]).replace("|", "\\|")
         lines.append(f"| {c['step']} | {c['name']} | {_fmt(c['value'])} | {c['threshold']} | {c['status']} | "
                      f"{c['reason'] or ''} | `{evidence}` |")
+    if report.get("diagnoses"):
+        lines += ["", "## Diagnosis (most likely cause first)", "",
+                  "| # | symptom | cause | evidence | action |", "|---|---|---|---|---|"]
+        for i, d in enumerate(report["diagnoses"], 1):
+            cells = [str(d[k]).replace("|", "\\|").replace("\n", " ") for k in ("symptom", "cause", "evidence", "action")]
+            lines.append(f"| {i} | " + " | ".join(cells) + " |")
     if report.get("notes"):
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
     return "\n".join(lines) + "\n"
+
+
+def with_diagnoses(report: dict[str, Any], diagnoses: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """The report with the ranked diagnoses of the NOGO path (``symptom``, ``cause``, ``evidence``, ``action``)."""
+    return {**report, "diagnoses": diagnoses, "diagnosis_seconds": round(seconds, 3)}
 
 
 def write_report(report: dict[str, Any], directory: Path | None = None) -> tuple[Path, Path]:

@@ -54,6 +54,7 @@ class SmokeSettings:
     topic_prefix: str = "test-prometheus"
     # Topic naming on the target
     source_alias: str = "source"
+    target_alias: str = "target"
     replication_separator: str = "."
     # Step 1.2
     ratio_min_pct: float = 99.0
@@ -72,10 +73,17 @@ class SmokeSettings:
     metric_profile: str = "runbook"
     connector_regex: str = ".*MirrorSourceConnector.*"
     poke_interval_s: float = 2.0
+    # Diagnostics
+    mm2_principal: str = "User:mm2"
 
     @property
     def naming(self) -> TopicNaming:
-        return TopicNaming(prefix=self.topic_prefix, source_alias=self.source_alias, separator=self.replication_separator)
+        return TopicNaming(prefix=self.topic_prefix, source_alias=self.source_alias, target_alias=self.target_alias,
+                           separator=self.replication_separator)
+
+    @property
+    def source_connector(self) -> str:
+        return self.naming.connector_name("MirrorSourceConnector")
 
     @property
     def source_topic(self) -> str:
@@ -98,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("topic_prefix", "Topic prefix", "Step 1.1: test topics are <prefix>.generated-data-NN.json.", "string"),
     Setting("source_alias", "Source alias", "MM2 alias of the source cluster: remote topic = <alias><sep><topic>.",
             "string"),
+    Setting("target_alias", "Target alias", "MM2 alias of the target cluster (connector names: "
+            "<source>-><target>.MirrorSourceConnector).", "string"),
     Setting("replication_separator", "Replication separator", "MM2 replication.policy.separator.", "string"),
     Setting("ratio_min_pct", "Min write/poll ratio (%)", "Step 1.2: GO needs write/poll x 100 above this.",
             "number", 0, 100),
@@ -125,6 +135,8 @@ SETTINGS: tuple[Setting, ...] = (
             "string"),
     Setting("poke_interval_s", "Poke interval (s)", "How often sensors query Prometheus, in seconds.",
             "number", 0.2, 300),
+    Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on target (diagnostics check its ACLs "
+            "and quotas), e.g. User:mm2.", "string"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -193,7 +205,8 @@ def param_schema(setting: Setting, default: Any) -> dict[str, Any]:
         schema["maximum"] = setting.maximum
     if setting.enum:
         schema["enum"] = list(setting.enum)
-    if setting.kind == "string" and setting.name in ("topic_prefix", "source_alias", "replication_separator"):
+    if setting.kind == "string" and setting.name in ("topic_prefix", "source_alias", "target_alias",
+                                                     "replication_separator"):
         schema["pattern"] = "^[a-zA-Z0-9._-]{1,249}$"
     return schema
 

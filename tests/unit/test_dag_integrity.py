@@ -59,9 +59,13 @@ def test_one_task_group_per_runbook_step_and_labelled_branch(dagbag) -> None:
         assert any(t.startswith(group + ".") for t in ids), group
     assert {"checklist", "verdict", "go_for_phase_2", "nogo"} <= ids
     assert dag.get_task("step_1_1_produce.produce").retries == 0
-    labels = {dag.get_edge_info("verdict", "go_for_phase_2").get("label"),
-              dag.get_edge_info("verdict", "nogo").get("label")}
-    assert labels == {"GO", "NOGO"}
+    assert dag.get_edge_info("verdict", "go_for_phase_2").get("label") == "GO"
+    diagnostics = {t for t in ids if t.startswith("diagnose.")}
+    assert diagnostics == {"diagnose.connector", "diagnose.writes", "diagnose.latency", "diagnose.target_topic",
+                           "diagnose.metrics"}
+    for t in diagnostics:
+        assert dag.get_edge_info("verdict", t).get("label") == "NOGO"
+        assert "nogo" in dag.get_task(t).downstream_task_ids
 
 
 def test_params_validate_and_default_to_the_runbook(dagbag) -> None:
