@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv prometheus stack-up stack-down stack-status demo test unit lint constraints clean
+.PHONY: deps venv prometheus stack-up stack-down stack-status demo test unit lint constraints clean bench
 
 deps: venv prometheus ## everything the project needs: the venv and Debian's prometheus
 
@@ -46,3 +46,6 @@ constraints: venv
 
 clean: stack-down
 	rm -rf .stack/run .airflow
+
+bench: deps ## the load tools vs Kafka's own tools on the local stack (prints numbers; BENCH_ARGS="--rate-seconds 10")
+	$(PY) bench/run_bench.py $(BENCH_ARGS)

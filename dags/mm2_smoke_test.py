@@ -246,12 +246,17 @@ def mm2_smoke_test() -> None:
                        metrics(settings)]
 
     @task(retries=0, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def nogo(report: dict[str, Any]) -> None:
-        """NOGO or UNKNOWN: rank the diagnoses, add them to the report, fail the run (the callback alerts)."""
+    def nogo() -> None:
+        """NOGO or UNKNOWN: rank the diagnoses, add them to the report, fail the run (the callback alerts).
+
+        Its only upstream tasks are the diagnostics (the report is pulled, not passed): on GO they are all
+        skipped, and so is this task.
+        """
         from mm2_smoke.diagnosis import rank
         from mm2_smoke.report import render_markdown, with_diagnoses, write_report
 
         ti = get_current_context()["ti"]
+        report = ti.xcom_pull(task_ids="checklist")
         found: list[dict[str, Any]] = []
         for task_id in diagnose.children:
             found += ti.xcom_pull(task_ids=task_id) or []
@@ -268,7 +273,7 @@ def mm2_smoke_test() -> None:
     branch = verdict(report)
     branch >> Label("GO") >> go_for_phase_2(report)
     branch >> Label("NOGO") >> diagnostics
-    diagnostics >> nogo(report)
+    diagnostics >> nogo()
 
 
 mm2_smoke_test()

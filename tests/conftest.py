@@ -37,3 +37,13 @@ def live_stack(stack_config: StackConfig):
     yield stack_config
     if timings:  # this session started it
         stack.down(stack_config)
+
+
+@pytest.fixture(scope="session")
+def airflow_home(live_stack: StackConfig, tmp_path_factory):
+    """An Airflow home with a migrated SQLite DB, for `airflow dags test` runs on the live stack."""
+    from mm2_stack.airflow_run import airflow_env, ensure_db
+
+    home = tmp_path_factory.mktemp("airflow_home")
+    ensure_db(airflow_env(live_stack, home))
+    return home

@@ -23,6 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="print each part's PID and health; exit 1 if any part is unhealthy")
     sub.add_parser("env", help="print the path of the dotenv file with the Airflow connections")
     sub.add_parser("probe", help="send one message through the chain and read it back on target")
+    from mm2_stack.faults import FAULTS
+
+    fault_help = "; ".join(f"{n}: {t}" for n, (_i, _h, t) in FAULTS.items())
+    p_fault = sub.add_parser("fault", help="inject a fault into the running chain (" + fault_help + ")")
+    p_fault.add_argument("name", choices=list(FAULTS))
+    p_heal = sub.add_parser("heal", help="remove a fault and wait until the chain is healthy again")
+    p_heal.add_argument("name", choices=list(FAULTS))
     p_logs = sub.add_parser("logs", help="print the tail of a part's log")
     p_logs.add_argument("part", choices=proc.PARTS)
     p_logs.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
@@ -50,6 +57,16 @@ def main(argv: list[str] | None = None) -> int:
             r = send_probe(config)
             print(f"probe OK: {r.source_topic} -> {r.remote_topic} in {r.seconds * 1000:.0f} ms "
                   f"(key {r.key.decode()}, {len(r.headers)} header(s) preserved)")
+        elif args.cmd == "fault":
+            from mm2_stack import faults
+
+            faults.inject(config, args.name)
+            print(f"fault injected: {args.name} ({FAULTS[args.name][2]}); undo with `heal {args.name}`")
+        elif args.cmd == "heal":
+            from mm2_stack import faults
+
+            seconds = faults.heal(config, args.name)
+            print(f"healed: {args.name} in {seconds:.1f} s (chain healthy, MM2 latency window clear)")
         elif args.cmd == "logs":
             print(proc.log_tail(config, args.part, args.n))
     except StackError as exc:

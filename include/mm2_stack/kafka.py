@@ -196,6 +196,8 @@ def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) ->
             *allow("smoke", Res.TOPIC, naming.prefix, Pat.PREFIXED,
                    Op.CREATE, Op.WRITE, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
             *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+            # Diagnostics read ACLs and broker configs (read-only).
+            *allow("smoke", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
         ],
         "target": [
             # Remote topics and the checkpoints topic (`<source alias>.`), MM2's and Connect's internal
@@ -208,6 +210,7 @@ def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) ->
             # The smoke test reads the remote test topics.
             *allow("smoke", Res.TOPIC, naming.remote_prefix, Pat.PREFIXED, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
             *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+            *allow("smoke", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
         ],
     }
     for cluster, bindings in acls.items():

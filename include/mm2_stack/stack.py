@@ -65,6 +65,10 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     timings: dict[str, float] = {}
     timeout = config.ready_timeout_s
 
+    busy = busy_ports(config)
+    if busy:
+        raise StackError("ports", f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use by another process "
+                         "(another stack?): stop it, or give this stack other ports with MM2_STACK_PORT_OFFSET")
     prometheus.ensure_installed()
     if shutil.which("java") is None:
         raise StackError("java", "`java` is not on PATH: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
@@ -108,6 +112,21 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     timings["total"] = time.monotonic() - t0
     _say(f"stack up in {timings['total']:.1f} s (jars {timings['jars']:.1f} s); connections in {config.env_file}")
     return timings
+
+
+def busy_ports(config: StackConfig) -> list[int]:
+    """The stack's ports that something else already listens on."""
+    import socket
+
+    busy = []
+    for port in sorted(vars(config.ports).values()):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(port)
+    return busy
 
 
 def down(config: StackConfig) -> list[str]:

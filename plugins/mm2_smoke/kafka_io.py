@@ -1,22 +1,20 @@
-"""Producing tagged test messages and counting a run's messages on the target.
+"""Step 1.1's result, the producer warm-up, and counting a run's messages on the target.
 
 Takes confluent-kafka client objects (from the hooks or the CLIs), so the same code serves the DAG and
-the bomber CLIs.
+the bomber CLIs. The producing itself is :mod:`mm2_smoke.bomber`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mm2_smoke.message import RunTag, decode, encode
+from mm2_smoke.message import decode
 from mm2_smoke.verdict import CountResult, missing_and_duplicates
 
 log = logging.getLogger(__name__)
-MAX_ERRORS_KEPT = 5
 
 
 @dataclass
@@ -28,6 +26,8 @@ class ProduceResult:
     :param started_ms: wall clock when the first message was sent (ms since the epoch).
     :param finished_ms: wall clock when the last delivery report arrived.
     :param achieved_rate: messages sent per second over the production.
+    :param tagged: the records carry the run tag (False for Kafka's perf-test: step 1.4 counts by time).
+    :param variant: which producer made them (``bomber`` or ``perf-test``).
     """
 
     topic: str
@@ -40,11 +40,15 @@ class ProduceResult:
     started_ms: int = 0
     finished_ms: int = 0
     achieved_rate: float = 0.0
+    tagged: bool = True
+    variant: str = "bomber"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def delivered_seqs(self) -> list[int]:
+        if not self.tagged:
+            return []
         failed = set(self.failed_seqs)
         return [s for s in range(1, self.sent + 1) if s not in failed]
 
@@ -71,75 +75,6 @@ def warm_up(client: Any, topic: str, timeout_s: float = 15.0) -> str | None:
     if not meta.partitions:
         return f"topic {topic} has no partition"
     return None
-
-
-def produce_tagged(producer: Any, topic: str, num_messages: int, record_size: int, rate_per_s: float,
-                   run_id: str, producer_id: str, flush_timeout_s: float = 60.0,
-                   progress: Callable[[ProduceResult], None] | None = None,
-                   fatal_error: Callable[[], str | None] | None = None) -> ProduceResult:
-    """Send ``num_messages`` tagged messages at ``rate_per_s``; count delivery reports.
-
-    Sends are scheduled at ``start + i / rate`` (no bursts to catch up); the producer's delivery callbacks
-    are served while waiting. Messages still undelivered after ``flush_timeout_s`` count as failed.
-    ``fatal_error`` is asked between sends: when it returns a reason (e.g. authentication failed),
-    production stops, queued messages are purged, and the reason is the first error reported.
-    """
-    result = ProduceResult(topic=topic, requested=num_messages)
-    acked: set[int] = set()
-
-    def on_delivery(err: Any, msg: Any) -> None:
-        seq = int(msg.key().rsplit(b":", 1)[1])
-        if err is None:
-            result.delivered += 1
-            acked.add(seq)
-        else:
-            result.failed += 1
-            result.failed_seqs.append(seq)
-            if len(result.first_errors) < MAX_ERRORS_KEPT:
-                result.first_errors.append(f"seq {seq}: {err}")
-
-    interval = 1.0 / rate_per_s
-    t0 = time.monotonic()
-    result.started_ms = int(time.time() * 1000)
-    next_progress = t0 + 5
-    for i in range(num_messages):
-        if fatal_error is not None and (why := fatal_error()):
-            result.first_errors.insert(0, f"production stopped after {result.sent} sends: {why}")
-            producer.purge()
-            break
-        due = t0 + i * interval
-        while (wait := due - time.monotonic()) > 0:
-            producer.poll(min(wait, 0.5))
-        seq = i + 1
-        tag = RunTag(run_id, seq, int(time.time() * 1000), producer_id)
-        value = encode(tag, record_size)
-        while True:
-            try:
-                producer.produce(topic, key=tag.key(), value=value, on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.1)  # local queue full: let deliveries drain
-        result.sent += 1
-        producer.poll(0)
-        if progress and time.monotonic() >= next_progress:
-            progress(result)
-            next_progress += 5
-    if fatal_error is not None and (why := fatal_error()) and not any(why in e for e in result.first_errors):
-        result.first_errors.insert(0, why)
-        producer.purge()
-    remaining = producer.flush(flush_timeout_s)
-    elapsed = max(time.monotonic() - t0, 1e-9)
-    result.finished_ms = int(time.time() * 1000)
-    result.achieved_rate = round(result.sent / elapsed, 3) if num_messages > 1 else float(result.sent)
-    if remaining:
-        failed = set(result.failed_seqs)
-        lost = [s for s in range(1, result.sent + 1) if s not in acked and s not in failed]
-        result.failed += len(lost)
-        result.failed_seqs.extend(lost)
-        if len(result.first_errors) < MAX_ERRORS_KEPT:
-            result.first_errors.append(f"{len(lost)} message(s) not acknowledged within {flush_timeout_s:g} s")
-    result.failed_seqs.sort()
-    return result
 
 
 def count_run(consumer: Any, topic: str, run_id: str, delivered_seqs: list[int], since_ms: int,

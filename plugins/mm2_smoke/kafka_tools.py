@@ -1,12 +1,14 @@
-"""Running Kafka's own Java tools (ConfigCommand, ...) from a librdkafka-style connection config.
+"""Running Kafka's own Java tools (ProducerPerformance, ConfigCommand, ...) from a librdkafka-style config.
 
-The tools' classpath comes from ``KAFKA_TOOLS_CLASSPATH`` (the local stack writes it into
-``.stack/airflow.env``); elsewhere point it at an Apache Kafka install's ``libs/*``. Secrets go through
-a temporary 0600 properties file, never the command line (which ``ps`` shows).
+Where Kafka's jars are: the ``classpath`` argument, else the ``KAFKA_TOOLS_CLASSPATH`` environment variable
+(a Java classpath such as ``/opt/kafka/libs/*``; the local stack writes it to its ``airflow.env``), else
+``$KAFKA_HOME/libs/*``. Java is ``$JAVA_HOME/bin/java`` or ``java`` on ``PATH``. Secrets go through a
+temporary 0600 properties file, never the command line (which ``ps`` shows).
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -14,67 +16,145 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-CLASSPATH_ENV = "KAFKA_TOOLS_CLASSPATH"
+TOOLS_CLASSPATH_ENV = "KAFKA_TOOLS_CLASSPATH"
+CLASSPATH_ENV = TOOLS_CLASSPATH_ENV
+#: Kafka's tools logging (its ``config/tools-log4j2.yaml``): warnings and errors to stderr, stdout left to the
+#: tool's own output.
+TOOLS_LOG4J2 = (
+    "status = warn\n"
+    "appender.err.type = Console\n"
+    "appender.err.name = STDERR\n"
+    "appender.err.target = SYSTEM_ERR\n"
+    "appender.err.layout.type = PatternLayout\n"
+    "appender.err.layout.pattern = [%d] %p %m (%c)%n\n"
+    "rootLogger.level = WARN\n"
+    "rootLogger.appenderRef.err.ref = STDERR\n"
+)
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
 
 
 class KafkaToolsUnavailable(RuntimeError):
-    """Java or Kafka's tools are not available here."""
+    """Java or Kafka's tools are not available here; the message says how to provide them."""
 
 
-def java_client_properties(config: dict[str, Any]) -> dict[str, str]:
-    """Java client settings equivalent to a librdkafka config (SASL PLAIN/SCRAM, SSL with a PEM CA)."""
-    props: dict[str, str] = {}
-    protocol = str(config.get("security.protocol", "PLAINTEXT")).upper()
-    props["security.protocol"] = protocol
-    if protocol.startswith("SASL"):
-        mechanism = str(config.get("sasl.mechanism", config.get("sasl.mechanisms", "PLAIN"))).upper()
+def _jaas_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def java_client_properties(client_config: dict[str, Any]) -> dict[str, str]:
+    """The Java client settings of librdkafka settings (the Airflow ``kafka`` connection's extra).
+
+    Translates ``sasl.username``/``sasl.password`` into ``sasl.jaas.config`` and ``ssl.ca.location`` into a
+    PEM trust store; passes ``bootstrap.servers``, ``security.protocol`` and ``sasl.mechanism`` as they are.
+
+    :raises ValueError: when ``bootstrap.servers`` is missing, or a SASL setting lacks its user or password.
+    """
+    if not client_config.get("bootstrap.servers"):
+        raise ValueError("config['bootstrap.servers'] must be provided")
+    props = {"bootstrap.servers": str(client_config["bootstrap.servers"]),
+             "security.protocol": str(client_config.get("security.protocol", "PLAINTEXT")).upper()}
+    if props["security.protocol"].startswith("SASL_"):
+        mechanism = str(client_config.get("sasl.mechanism") or client_config.get("sasl.mechanisms") or "GSSAPI")
+        mechanism = mechanism.upper()
+        if mechanism not in _LOGIN_MODULES:
+            raise ValueError(f"sasl.mechanism {mechanism!r} is not supported here: use one of "
+                             f"{', '.join(_LOGIN_MODULES)}")
+        user, password = client_config.get("sasl.username"), client_config.get("sasl.password")
+        if not user or not password:
+            raise ValueError(f"config['sasl.username'] and config['sasl.password'] must be provided with "
+                             f"{props['security.protocol']}")
         props["sasl.mechanism"] = mechanism
-        module = ("org.apache.kafka.common.security.plain.PlainLoginModule" if mechanism == "PLAIN"
-                  else "org.apache.kafka.common.security.scram.ScramLoginModule")
-        user = str(config.get("sasl.username", "")).replace('"', '\\"')
-        password = str(config.get("sasl.password", "")).replace('"', '\\"')
-        props["sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
-    if protocol.endswith("SSL") and config.get("ssl.ca.location"):
+        props["sasl.jaas.config"] = (f"{_LOGIN_MODULES[mechanism]} required username={_jaas_quote(str(user))} "
+                                     f"password={_jaas_quote(str(password))};")
+    ca = client_config.get("ssl.ca.location")
+    if ca and props["security.protocol"].endswith("SSL"):
         props["ssl.truststore.type"] = "PEM"
-        props["ssl.truststore.location"] = str(config["ssl.ca.location"])
-    if str(config.get("ssl.endpoint.identification.algorithm", "https")).lower() == "none":
-        props["ssl.endpoint.identification.algorithm"] = ""
+        props["ssl.truststore.location"] = str(ca)
     return props
 
 
-@contextmanager
-def properties_file(props: dict[str, str]) -> Iterator[str]:
-    """A temporary 0600 properties file holding ``props``; removed on exit."""
-    fd, path = tempfile.mkstemp(prefix="mm2-smoke-", suffix=".properties")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            for k, v in props.items():
-                fh.write(f"{k}={v}\n")
-        yield path
-    finally:
-        os.unlink(path)
+def _escape_property(value: str) -> str:
+    """A value as ``java.util.Properties`` reads it back."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_properties(path: Path, props: dict[str, str]) -> None:
+    """Write ``props`` as a Java properties file readable by its owner only (mode 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.writelines(f"{k}={_escape_property(v)}\n" for k, v in props.items())
+    os.chmod(path, 0o600)
+
+
+def find_java(java: str | None = None) -> str:
+    """The ``java`` executable: ``java`` if given, else ``$JAVA_HOME/bin/java``, else ``java`` on PATH.
+
+    :raises KafkaToolsUnavailable: when there is none.
+    """
+    candidates = [java] if java else []
+    if not java and os.environ.get("JAVA_HOME"):
+        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    if not java:
+        candidates.append("java")
+    for c in candidates:
+        found = shutil.which(c)
+        if found:
+            return found
+    raise KafkaToolsUnavailable(f"`{java or 'java'}` not found: install Java 17+ (Debian: apt-get install "
+                                "openjdk-17-jre-headless) or set JAVA_HOME")
 
 
 def tools_classpath(classpath: str | None = None) -> str:
-    """The classpath of Kafka's tools, or a :class:`KafkaToolsUnavailable` saying how to provide it."""
-    cp = classpath or os.environ.get(CLASSPATH_ENV)
-    if not cp:
-        raise KafkaToolsUnavailable(f"Kafka's tools are not configured: set {CLASSPATH_ENV} to the jars of an "
-                                    "Apache Kafka install (e.g. /opt/kafka/libs/*)")
-    if shutil.which("java") is None:
-        raise KafkaToolsUnavailable("java is not on PATH: Kafka's tools need a Java 17+ runtime")
-    return cp
+    """The classpath of Kafka's tools: ``classpath``, else ``$KAFKA_TOOLS_CLASSPATH``, else ``$KAFKA_HOME/libs/*``.
+
+    :raises KafkaToolsUnavailable: when none is set, or it holds no ``kafka-tools-*.jar``.
+    """
+    source = "the classpath argument"
+    if not classpath and os.environ.get(TOOLS_CLASSPATH_ENV):
+        classpath, source = os.environ[TOOLS_CLASSPATH_ENV], f"${TOOLS_CLASSPATH_ENV}"
+    if not classpath and os.environ.get("KAFKA_HOME"):
+        classpath, source = str(Path(os.environ["KAFKA_HOME"]) / "libs" / "*"), "$KAFKA_HOME/libs/*"
+    if not classpath:
+        raise KafkaToolsUnavailable(
+            f"Kafka's tools are not available: set {TOOLS_CLASSPATH_ENV} to the classpath of Kafka's jars "
+            "(e.g. '/opt/kafka/libs/*'; the local stack writes it to .stack/airflow.env) or KAFKA_HOME")
+    jars: list[str] = []
+    for entry in classpath.split(os.pathsep):
+        jars += glob.glob(entry + ".jar") if entry.endswith("*") else [entry]
+    if not any(Path(j).name.startswith("kafka-tools-") and Path(j).is_file() for j in jars):
+        raise KafkaToolsUnavailable(
+            f"no kafka-tools-*.jar in {source} ({classpath!r}): point {TOOLS_CLASSPATH_ENV} at Kafka's libs "
+            "folder, e.g. '/opt/kafka/libs/*'")
+    return classpath
+
+
+@contextmanager
+def properties_file(props: dict[str, str]) -> Iterator[Path]:
+    """A temporary properties file (mode 0600, in a private folder) holding ``props``; removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="mm2-smoke-") as tmp:
+        path = Path(tmp) / "client.properties"
+        write_properties(path, props)
+        yield path
 
 
 def run_tool(main_class: str, args: list[str], classpath: str | None = None, timeout_s: float = 60) -> str:
-    """Run a Kafka tool class; its output, or a RuntimeError with the tail of it."""
+    """Run a Kafka tool class (logs to stderr); its stdout, or a RuntimeError with its output's tail."""
+    java = find_java()
     cp = tools_classpath(classpath)
-    done = subprocess.run(["java", "-Xmx256m", "-cp", cp, main_class, *args], capture_output=True, text=True,
-                          timeout=timeout_s)
-    out = done.stdout + done.stderr
+    with tempfile.TemporaryDirectory(prefix="mm2-smoke-log-") as tmp:
+        log_config = Path(tmp) / "log4j2.properties"
+        log_config.write_text(TOOLS_LOG4J2)
+        done = subprocess.run([java, "-Xmx256m", f"-Dlog4j2.configurationFile={log_config}", "-cp", cp, main_class,
+                               *args], capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
+        out = done.stdout + done.stderr
         tail = "\n".join(line for line in out.splitlines()[-5:] if "password" not in line.lower())
         raise RuntimeError(f"{main_class.rsplit('.', 1)[-1]} exited {done.returncode}: {tail}")
     return done.stdout
@@ -82,9 +162,10 @@ def run_tool(main_class: str, args: list[str], classpath: str | None = None, tim
 
 def describe_user_quotas(config: dict[str, Any], user: str, classpath: str | None = None) -> dict[str, float]:
     """Client quotas of ``user`` (e.g. ``{"producer_byte_rate": 4096.0}``) via Kafka's ConfigCommand."""
-    with properties_file(java_client_properties(config)) as props:
-        out = run_tool("kafka.admin.ConfigCommand", ["--bootstrap-server", str(config["bootstrap.servers"]),
-                                                     "--command-config", props, "--describe",
+    props = java_client_properties(config)
+    with properties_file({k: v for k, v in props.items() if k != "bootstrap.servers"}) as path:
+        out = run_tool("kafka.admin.ConfigCommand", ["--bootstrap-server", props["bootstrap.servers"],
+                                                     "--command-config", str(path), "--describe",
                                                      "--entity-type", "users", "--entity-name", user], classpath)
     return parse_quotas(out)
 

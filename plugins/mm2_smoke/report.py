@@ -45,8 +45,10 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
             "produced": produced.get("sent"),
             "delivered": produced.get("delivered"),
             "received": count.get("received"),
-            "missing": len(count["missing"]) if "missing" in count else None,
-            "duplicates": len(count["duplicates"]) if "duplicates" in count else None,
+            "missing": (max(0, (produced.get("delivered") or 0) - (count.get("received") or 0))
+                        if count.get("untagged") else len(count["missing"]) if "missing" in count else None),
+            "duplicates": None if count.get("untagged") else len(count["duplicates"]) if "duplicates" in count
+            else None,
             "missing_seqs": count.get("missing", [])[:1000],
             "duplicate_seqs": count.get("duplicates", [])[:1000],
             "foreign": count.get("foreign"),

@@ -70,6 +70,7 @@ class SmokeSettings:
     count_timeout_s: int = 60
     missing_tolerance: int = 0
     # Metrics
+    producer_variant: str = "bomber"
     metric_profile: str = "runbook"
     connector_regex: str = ".*MirrorSourceConnector.*"
     poke_interval_s: float = 2.0
@@ -129,6 +130,9 @@ SETTINGS: tuple[Setting, ...] = (
             "integer", 1, 7200),
     Setting("missing_tolerance", "Missing tolerance", "Step 1.4: messages that may be missing on target and still "
             "GO (0 = exact).", "integer", 0, 1_000_000),
+    Setting("producer_variant", "Producer (variant)", "Step 1.1: 'bomber' (variant A, tagged messages) or "
+            "'perf-test' (variant B, Kafka's kafka-producer-perf-test; needs KAFKA_TOOLS_CLASSPATH).", "string",
+            enum=("bomber", "perf-test")),
     Setting("metric_profile", "Metric naming profile", "Metric names: 'runbook' (the runbook's PromQL) or 'strimzi'.",
             "string", enum=tuple(sorted(PROFILES))),
     Setting("connector_regex", "Connector selector", "Regex of the MirrorSourceConnector's `connector` label.",

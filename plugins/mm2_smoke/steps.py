@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from mm2_smoke.kafka_io import ProduceResult, count_run, produce_tagged, warm_up
+from mm2_smoke.kafka_io import ProduceResult, count_run, warm_up
 from mm2_smoke.metrics import Queries, profile
 from mm2_smoke.promql import Sample
 from mm2_smoke.settings import SmokeSettings
@@ -51,41 +51,54 @@ def record_counters(prom: Any, settings: SmokeSettings) -> dict[str, dict[str, A
     return {name: s.to_dict() for name, s in samples.items()}
 
 
-def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer_id: str) -> dict[str, Any]:
-    """Step 1.1: produce the tagged messages (acks=all) and count delivery reports."""
-    fatal: list[str] = []
+def perf_test_step(kafka_hook: Any, settings: SmokeSettings) -> dict[str, Any]:
+    """Step 1.1, variant B: Kafka's ProducerPerformance (kafka-producer-perf-test), acks=all."""
+    from mm2_smoke.perf_test import run_perf_test
 
-    def on_error(err: Any) -> None:
-        # Authentication and authorization failures will not heal during the run: stop producing.
-        from confluent_kafka import KafkaError
-
-        if err.code() in (KafkaError._AUTHENTICATION, KafkaError.TOPIC_AUTHORIZATION_FAILED,
-                          KafkaError.CLUSTER_AUTHORIZATION_FAILED, KafkaError._SSL) or err.fatal():
-            if not fatal:
-                fatal.append(f"{settings.source_topic} on connection {kafka_hook.kafka_config_id!r}: {err.str()}")
-        else:
-            log.warning("producer: %s", err.str())
-
-    producer = kafka_hook.producer(**{"acks": "all", "enable.idempotence": True, "linger.ms": 5,
-                                      "message.timeout.ms": 30000, "error_cb": on_error, "log_level": 2})
+    config = kafka_hook.client_config()
+    producer = kafka_hook.producer(**{"log_level": 2})
     not_ready = warm_up(producer, settings.source_topic)
     if not_ready:
-        # Let an authentication error reported meanwhile name the cause.
-        producer.poll(0.5)
-        why = fatal[0] if fatal else not_ready
-        log.error("cannot produce to %s: %s", settings.source_topic, why)
-        result = ProduceResult(topic=settings.source_topic, requested=settings.num_messages,
-                               first_errors=[why], started_ms=int(time.time() * 1000))
-        result.finished_ms = result.started_ms
-        return result.to_dict()
-    log.info("producing %d messages of %d B at %g msg/s to %s", settings.num_messages,
-             settings.record_size_bytes, settings.messages_per_second, settings.source_topic)
-    result = produce_tagged(
-        producer, settings.source_topic, settings.num_messages, settings.record_size_bytes,
-        settings.messages_per_second, run_id=run_id, producer_id=producer_id,
-        progress=lambda r: log.info("sent %d/%d, delivered %d, failed %d", r.sent, r.requested, r.delivered,
-                                    r.failed),
-        fatal_error=lambda: fatal[0] if fatal else None,
+        log.error("cannot produce to %s: %s", settings.source_topic, not_ready)
+        now = int(time.time() * 1000)
+        return ProduceResult(topic=settings.source_topic, requested=settings.num_messages, first_errors=[not_ready],
+                             started_ms=now, finished_ms=now, tagged=False, variant="perf-test").to_dict()
+    timeout = max(120.0, 3 * settings.num_messages / settings.messages_per_second + 60)
+    result = run_perf_test(config, settings.source_topic, settings.num_messages, settings.record_size_bytes,
+                           settings.messages_per_second, timeout_s=timeout)
+    log.info("kafka-producer-perf-test: %s", result.summary)
+    return result.to_produce_result().to_dict()
+
+
+def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer_id: str) -> dict[str, Any]:
+    """Step 1.1: produce the run's tagged messages (acks=all) and count delivery reports.
+
+    Variant A runs the producer bomber's engine (:func:`mm2_smoke.bomber.run_producer`, the code of
+    ``kafka_producer_bomber.py``) with one topic and one thread; variant B runs Kafka's perf-test.
+
+    :param producer_id: kept for the log; the bomber names its producer ``<host>-<pid>-t1`` in the tag.
+    """
+    if settings.producer_variant == "perf-test":
+        return perf_test_step(kafka_hook, settings)
+    from mm2_smoke.bomber import BomberInputError, ProducerSpec, run_producer
+
+    log.info("producing %d messages of %d B at %g msg/s to %s (%s)", settings.num_messages,
+             settings.record_size_bytes, settings.messages_per_second, settings.source_topic, producer_id)
+    try:
+        spec = ProducerSpec(topics=(settings.source_topic,), rate_per_s=settings.messages_per_second, num_threads=1,
+                            duration_s=None, num_messages=settings.num_messages,
+                            record_size=settings.record_size_bytes, acks="all", run_id=run_id)
+    except BomberInputError as exc:
+        raise ValueError(f"step 1.1 settings: {exc}") from None
+    summary = run_producer(kafka_hook.client_config(), spec, progress=lambda p: log.info(
+        "sent %d/%d, delivered %d, failed %d", p.sent, settings.num_messages, p.delivered, p.failed))
+    total = summary.total
+    errors = ([f"production stopped: {summary.stopped}"] if summary.stopped else []) + list(summary.errors)
+    result = ProduceResult(
+        topic=settings.source_topic, requested=settings.num_messages, sent=total.sent, delivered=total.delivered,
+        failed=total.failed, failed_seqs=sorted(total.failed_seqs), first_errors=errors[:5],
+        started_ms=summary.started_ms, finished_ms=summary.finished_ms,
+        achieved_rate=round(summary.achieved_rate() or float(total.sent), 3),
     )
     log.info("produced: sent %d, delivered %d, failed %d, %.2f msg/s%s", result.sent, result.delivered,
              result.failed, result.achieved_rate, f"; first errors: {result.first_errors}" if result.first_errors
@@ -120,9 +133,17 @@ def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: 
     consumer = kafka_hook.consumer(**{"group.id": "mm2-smoke-count", "enable.auto.commit": False,
                                       "enable.partition.eof": False, "auto.offset.reset": "earliest"})
     try:
-        # Records keep their source timestamps through MM2: start a minute before production.
-        count = count_run(consumer, settings.remote_topic, run_id, result.delivered_seqs(),
-                          since_ms=result.started_ms - 60_000, timeout_s=settings.count_timeout_s)
+        if result.tagged:
+            # Records keep their source timestamps through MM2: start a minute before production.
+            count = count_run(consumer, settings.remote_topic, run_id, result.delivered_seqs(),
+                              since_ms=result.started_ms - 60_000, timeout_s=settings.count_timeout_s)
+        else:
+            # Kafka's perf-test records carry no tag: count every record since production started.
+            seen = count_run(consumer, settings.remote_topic, "", [], since_ms=result.started_ms,
+                             timeout_s=settings.count_timeout_s)
+            count = CountResult(seen.foreign, [], [], error=seen.error, untagged=True,
+                                note="; ".join(filter(None, [seen.note, "untagged records (perf-test), counted by "
+                                                             "time since production started"])))
     except Exception as exc:  # noqa: BLE001 - the target could not be read: UNKNOWN with the reason
         count = CountResult(0, result.delivered_seqs(), [], error=f"{type(exc).__name__}: {exc}")
     finally:

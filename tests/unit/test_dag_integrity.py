@@ -66,6 +66,8 @@ def test_one_task_group_per_runbook_step_and_labelled_branch(dagbag) -> None:
     for t in diagnostics:
         assert dag.get_edge_info("verdict", t).get("label") == "NOGO"
         assert "nogo" in dag.get_task(t).downstream_task_ids
+    # On GO every diagnostic is skipped: nogo must have no other upstream, or it would run.
+    assert dag.get_task("nogo").upstream_task_ids == diagnostics
 
 
 def test_params_validate_and_default_to_the_runbook(dagbag) -> None:

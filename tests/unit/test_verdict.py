@@ -134,6 +134,12 @@ def test_replication_progress(after: dict[str, Sample], elapsed: float, state: s
     assert replication_progress(counters(10, 10, None), after, 100, S, elapsed) == state
 
 
+def test_replication_progress_series_gone_is_no_data() -> None:
+    gone = counters(None, None, None)
+    assert replication_progress(counters(10, 10, 0), gone, 100, S, 29) == "waiting"
+    assert replication_progress(counters(10, 10, 0), gone, 100, S, 30) == "no_data"
+
+
 def test_replication_progress_prometheus_down_is_unavailable() -> None:
     down = {k: Sample(k, error="connection refused") for k in ("poll_total", "write_total", "topic_record_count")}
     assert replication_progress(counters(10, 10, 0), down, 100, S, 10) == "waiting"
@@ -198,3 +204,12 @@ def test_zero_on_target_is_nogo_and_unreadable_target_is_unknown() -> None:
     assert c[0].status is Status.NOGO and "does not exist" in c[0].reason
     u = check_target_count(CountResult(0, [], [], error="not authorized"), 100, S, "e")[0]
     assert u.status is Status.UNKNOWN and u.reason == "not authorized"
+
+
+def test_untagged_perf_test_records_are_counted_by_number() -> None:
+    ok = CountResult(100, [], [], untagged=True)
+    assert check_target_count(ok, 100, S, "ev")[0].status is Status.GO
+    short = CountResult(97, [], [], untagged=True)
+    c = check_target_count(short, 100, S, "ev")[0]
+    assert c.status is Status.NOGO and "3 fewer records" in c.reason
+    assert short.missing_count(100) == 3

@@ -1,0 +1,65 @@
+"""The runbook's diagnosis table, proven on the real chain: inject a fault, run the DAG, check the verdict and
+the first-ranked cause, heal, and check the next run is GO again."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from mm2_smoke import diagnosis as dg
+from mm2_stack import faults
+from mm2_stack.airflow_run import airflow_env, dags_test
+from mm2_stack.config import StackConfig
+
+pytestmark = pytest.mark.integration
+
+MATRIX = [
+    # fault, expected verdict, expected first cause
+    ("connect-down", "NOGO", dg.WORKER_DOWN),
+    ("topic-excluded", "NOGO", dg.TOPICS_CONFIG),
+    ("target-write-acl", "NOGO", dg.ACL_ON_TARGET),
+    ("target-quota", "NOGO", dg.THROTTLING),
+    ("remote-topic-missing", "NOGO", dg.TOPIC_NOT_CREATED),
+    ("prometheus-down", "UNKNOWN", dg.METRICS),
+]
+RESULTS: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_confusion_table():
+    yield
+    print("\nfault matrix (fault | verdict | first cause | NOGO decided after production | diagnosis | heal):")
+    for line in RESULTS:
+        print("  " + line)
+
+
+@pytest.mark.parametrize(("fault", "verdict", "cause"), MATRIX, ids=[m[0] for m in MATRIX])
+def test_fault_gives_its_verdict_and_cause_then_heals_to_go(live_stack: StackConfig, airflow_home, fault: str,
+                                                            verdict: str, cause: str) -> None:
+    env = airflow_env(live_stack, airflow_home)
+    faults.inject(live_stack, fault)
+    try:
+        result = dags_test(env)
+    finally:
+        heal_s = faults.heal(live_stack, fault)
+    r = result.report
+    assert r is not None, result.output[-6000:]
+    first = r.get("diagnoses", [{}])[0]
+    RESULTS.append(f"{fault} | {r['verdict']} | {first.get('cause_id')} | "
+                   f"{r.get('replication_decided_s_after_production')} s | {r.get('diagnosis_seconds')} s | "
+                   f"{heal_s:.0f} s")
+    assert r["verdict"] == verdict, json.dumps(r["failed_checks"], indent=1)
+    assert result.returncode != 0, "a NOGO/UNKNOWN run must end failed"
+    assert first["cause_id"] == cause, json.dumps(r["diagnoses"], indent=1)
+    assert r["diagnosis_seconds"] <= 15, r["diagnosis_seconds"]
+    outcome_after = r.get("replication_decided_s_after_production")
+    if outcome_after is not None and r["replication_outcome"] in ("stalled", "no_data", "unavailable"):
+        assert outcome_after <= 30 + live_stack.scrape_interval_s
+
+    t0 = time.monotonic()
+    again = dags_test(env)
+    assert again.report is not None, again.output[-6000:]
+    assert again.report["verdict"] == "GO", json.dumps(again.report["failed_checks"], indent=1)
+    RESULTS[-1] += f" | recovery GO in {time.monotonic() - t0:.0f} s"
