@@ -8,12 +8,23 @@ from mm2_stack import stack
 from mm2_stack.config import StackConfig
 
 _STACK_TIMINGS: dict[str, float] = {}
+_NUMBERS: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if _STACK_TIMINGS:
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in _STACK_TIMINGS.items())
         terminalreporter.write_line(f"local stack started by this session: {parts}")
+    if _NUMBERS:
+        terminalreporter.write_sep("-", "numbers measured on the real stack")
+        for line in _NUMBERS:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def record_number():
+    """Call it with a line of measured numbers: printed in the session's summary (CI shows them)."""
+    return _NUMBERS.append
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -40,13 +40,14 @@ def webhook():
     server.shutdown()
 
 
-def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(live_stack, airflow_home) -> None:
+def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(live_stack, airflow_home,
+                                                                            record_number) -> None:
     env = airflow_env(live_stack, airflow_home)
     result = dags_test(env)
     r = result.report
     assert r is not None, result.output[-5000:]
-    print(f"\nGO run: trigger -> checklist {result.seconds:.1f} s (incl. Airflow start), "
-          f"replication met {r['replication_decided_s_after_production']} s after production")
+    record_number(f"GO run: trigger -> checklist {result.seconds:.1f} s (incl. Airflow start), 1.2 met "
+                  f"{r['replication_decided_s_after_production']} s after production, baseline {r['baseline']}")
     assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
     assert result.returncode == 0, result.output[-3000:]
     c = r["counts"]
@@ -76,7 +77,8 @@ def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(liv
     assert extra["write_poll_ratio_pct"] > 99
 
 
-def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, airflow_home, webhook) -> None:
+def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, airflow_home, webhook,
+                                                                    record_number) -> None:
     port, received = webhook
     env = airflow_env(live_stack, airflow_home, extra={
         "AIRFLOW_CONN_ALERT_WEBHOOK": json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": port,
@@ -95,8 +97,8 @@ def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, 
         faults.settle(live_stack)
     r = result.report
     assert r is not None, result.output[-5000:]
-    print(f"\npaused-connector run: NOGO decided {r['replication_decided_s_after_production']} s after production "
-          f"ended; whole run {result.seconds:.1f} s")
+    record_number(f"paused-connector run: NOGO decided {r['replication_decided_s_after_production']} s after "
+                  f"production ended; whole run {result.seconds:.1f} s")
     assert r["verdict"] == "NOGO"
     assert result.returncode != 0, "a NOGO run must end failed"
     assert r["replication_outcome"] == "stalled"
@@ -115,12 +117,12 @@ def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, 
     assert r["run_id"].replace(":", "%3A").replace("+", "%2B") in alert["url"]
 
 
-def test_variant_b_perf_test_gives_go(live_stack, airflow_home) -> None:
+def test_variant_b_perf_test_gives_go(live_stack, airflow_home, record_number) -> None:
     env = airflow_env(live_stack, airflow_home)
     result = dags_test(env, conf={"producer_variant": "perf-test"})
     r = result.report
     assert r is not None, result.output[-5000:]
-    print(f"\nperf-test variant run: {result.seconds:.1f} s, {r['counts']}")
+    record_number(f"perf-test variant run: {result.seconds:.1f} s, counts {r['counts']}")
     assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
     assert r["settings"]["producer_variant"] == "perf-test"
     assert r["counts"]["delivered"] == 100 and r["counts"]["received"] == 100 and r["counts"]["missing"] == 0

@@ -24,20 +24,9 @@ MATRIX = [
     ("remote-topic-missing", "NOGO", dg.TOPIC_NOT_CREATED),
     ("prometheus-down", "UNKNOWN", dg.METRICS),
 ]
-RESULTS: list[str] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def print_confusion_table():
-    yield
-    print("\nfault matrix (fault | verdict | first cause | NOGO decided after production | diagnosis | heal):")
-    for line in RESULTS:
-        print("  " + line)
-
-
 @pytest.mark.parametrize(("fault", "verdict", "cause"), MATRIX, ids=[m[0] for m in MATRIX])
-def test_fault_gives_its_verdict_and_cause_then_heals_to_go(live_stack: StackConfig, airflow_home, fault: str,
-                                                            verdict: str, cause: str) -> None:
+def test_fault_gives_its_verdict_and_cause_then_heals_to_go(live_stack: StackConfig, airflow_home, record_number,
+                                                            fault: str, verdict: str, cause: str) -> None:
     env = airflow_env(live_stack, airflow_home)
     faults.inject(live_stack, fault)
     try:
@@ -47,9 +36,10 @@ def test_fault_gives_its_verdict_and_cause_then_heals_to_go(live_stack: StackCon
     r = result.report
     assert r is not None, result.output[-6000:]
     first = r.get("diagnoses", [{}])[0]
-    RESULTS.append(f"{fault} | {r['verdict']} | {first.get('cause_id')} | "
-                   f"{r.get('replication_decided_s_after_production')} s | {r.get('diagnosis_seconds')} s | "
-                   f"{heal_s:.0f} s")
+    line = (f"fault matrix: {fault} | {r['verdict']} | first cause {first.get('cause_id')} | 1.2 decided "
+            f"{r.get('replication_decided_s_after_production')} s after production | diagnosis "
+            f"{r.get('diagnosis_seconds')} s | run {result.seconds:.0f} s | heal {heal_s:.0f} s")
+    record_number(line)
     assert r["verdict"] == verdict, json.dumps(r["failed_checks"], indent=1)
     assert result.returncode != 0, "a NOGO/UNKNOWN run must end failed"
     assert first["cause_id"] == cause, json.dumps(r["diagnoses"], indent=1)
@@ -62,4 +52,4 @@ def test_fault_gives_its_verdict_and_cause_then_heals_to_go(live_stack: StackCon
     again = dags_test(env)
     assert again.report is not None, again.output[-6000:]
     assert again.report["verdict"] == "GO", json.dumps(again.report["failed_checks"], indent=1)
-    RESULTS[-1] += f" | recovery GO in {time.monotonic() - t0:.0f} s"
+    record_number(f"fault matrix: {fault} healed | recovery run GO in {time.monotonic() - t0:.0f} s")

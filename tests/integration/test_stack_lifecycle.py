@@ -38,6 +38,14 @@ def test_a_part_that_never_gets_ready_times_out_with_its_name(tmp_path) -> None:
     assert not proc.is_alive(pid)
 
 
+def _rss_mib(pid: int | None) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -46,9 +54,11 @@ def _port_open(port: int) -> bool:
 
 @pytest.mark.integration
 @pytest.mark.stack_lifecycle
-def test_up_twice_is_safe_and_down_leaves_no_process(live_stack: StackConfig) -> None:
+def test_up_twice_is_safe_and_down_leaves_no_process(live_stack: StackConfig, record_number) -> None:
     pids_before = {part: proc.running_pid(live_stack, part) for part in proc.PARTS}
     assert all(pids_before.values()), pids_before
+    rss = {part: _rss_mib(pid) for part, pid in pids_before.items()}
+    record_number(f"stack RSS after the whole suite: {sum(rss.values()):.0f} MiB in all ({', '.join(f'{p} {v:.0f}' for p, v in rss.items())} MiB)")
 
     t0 = time.monotonic()
     assert stack.up(live_stack) == {}, "a second `up` on a healthy stack must be a no-op"
