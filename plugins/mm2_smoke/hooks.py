@@ -23,7 +23,50 @@ def _missing(conn_id: str, kind: str, example: str) -> str:
             f"e.g. {env}='{example}'")
 
 
-class PrometheusHook(HttpHook):
+class _ReadOnlyHttpHook(HttpHook):
+    """GET requests through the HTTP provider's hook that never raise: failures come back as reasons.
+
+    :param conn_id: the ``http`` connection.
+    :param service: the service's name in messages ("Prometheus", "Connect REST").
+    :param example: an example connection JSON for the "not defined" message.
+    :param timeout_s: timeout of one request, in seconds.
+    """
+
+    def __init__(self, conn_id: str, service: str, example: str, timeout_s: float) -> None:
+        super().__init__(method="GET", http_conn_id=conn_id)
+        self.service = service
+        self.example = example
+        self.timeout_s = timeout_s
+
+    def _get(self, endpoint: str, params: dict[str, Any] | None = None) -> tuple[int | None, bytes, str | None]:
+        """``(HTTP status, body, None)``, or ``(None, b"", why)`` when the service could not be asked."""
+        from airflow.exceptions import AirflowNotFoundException
+
+        try:
+            resp = self.run(endpoint, data=params or {}, extra_options={"check_response": False,
+                                                                        "timeout": self.timeout_s})
+        except AirflowNotFoundException:
+            return None, b"", _missing(self.http_conn_id, "type http", self.example)
+        except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
+            return None, b"", f"{self.service} unreachable (connection {self.http_conn_id!r}): {type(exc).__name__}: {exc}"
+        return resp.status_code, resp.content, None
+
+    def get_json(self, endpoint: str, params: dict[str, Any] | None = None):
+        """GET an API path: an :class:`~mm2_smoke.diagnosis.HttpAnswer` (status None when unreachable)."""
+        import json
+
+        from mm2_smoke.diagnosis import HttpAnswer
+
+        status, body, error = self._get(endpoint, params)
+        if error is not None:
+            return HttpAnswer(None, error=error)
+        try:
+            return HttpAnswer(status, json.loads(body) if body else None)
+        except ValueError:
+            return HttpAnswer(status, body.decode("utf-8", "replace")[:500])
+
+
+class PrometheusHook(_ReadOnlyHttpHook):
     """Query Prometheus' HTTP API through the HTTP provider's hook (connection type ``http``).
 
     :param prometheus_conn_id: the ``http`` connection with Prometheus' base URL (default ``prometheus``).
@@ -36,35 +79,9 @@ class PrometheusHook(HttpHook):
     hook_name = "Prometheus"
 
     def __init__(self, prometheus_conn_id: str = default_conn_name, timeout_s: float = 10.0) -> None:
-        super().__init__(method="GET", http_conn_id=prometheus_conn_id)
+        super().__init__(prometheus_conn_id, "Prometheus",
+                         '{"conn_type":"http","host":"prometheus.example","port":9090,"schema":"http"}', timeout_s)
         self.prometheus_conn_id = prometheus_conn_id
-        self.timeout_s = timeout_s
-
-    def _get(self, endpoint: str, params: dict[str, Any]) -> tuple[int | None, bytes, str | None]:
-        from airflow.exceptions import AirflowNotFoundException
-
-        try:
-            resp = self.run(endpoint, data=params, extra_options={"check_response": False, "timeout": self.timeout_s})
-        except AirflowNotFoundException:
-            return None, b"", _missing(self.prometheus_conn_id, "type http", '{"conn_type":"http","host":'
-                                       '"prometheus.example","port":9090,"schema":"http"}')
-        except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
-            return None, b"", f"Prometheus unreachable (connection {self.prometheus_conn_id!r}): {type(exc).__name__}: {exc}"
-        return resp.status_code, resp.content, None
-
-    def get_json(self, endpoint: str, params: dict[str, Any] | None = None):
-        """GET an API path: an :class:`~mm2_smoke.diagnosis.HttpAnswer` (status None when unreachable)."""
-        import json
-
-        from mm2_smoke.diagnosis import HttpAnswer
-
-        status, body, error = self._get(endpoint, params or {})
-        if error is not None:
-            return HttpAnswer(None, error=error)
-        try:
-            return HttpAnswer(status, json.loads(body))
-        except ValueError:
-            return HttpAnswer(status, body.decode("utf-8", "replace")[:500])
 
     def query(self, promql: str) -> Sample:
         """One instant query; never raises: failures come back as a :class:`Sample` with an error."""
@@ -82,7 +99,7 @@ class PrometheusHook(HttpHook):
         return parse_range(promql, status, body)  # type: ignore[arg-type]
 
 
-class ConnectHook(HttpHook):
+class ConnectHook(_ReadOnlyHttpHook):
     """Read Kafka Connect's REST API (the MM2 workers) through the HTTP provider's hook.
 
     :param connect_conn_id: the ``http`` connection of a Connect worker's REST API (default ``kafka_connect``).
@@ -95,30 +112,9 @@ class ConnectHook(HttpHook):
     hook_name = "Kafka Connect REST"
 
     def __init__(self, connect_conn_id: str = default_conn_name, timeout_s: float = 5.0) -> None:
-        super().__init__(method="GET", http_conn_id=connect_conn_id)
+        super().__init__(connect_conn_id, "Connect REST",
+                         '{"conn_type":"http","host":"connect.example","port":8083,"schema":"http"}', timeout_s)
         self.connect_conn_id = connect_conn_id
-        self.timeout_s = timeout_s
-
-    def get_json(self, path: str):
-        """GET ``path``: an :class:`~mm2_smoke.diagnosis.HttpAnswer`; never raises."""
-        import json
-
-        from airflow.exceptions import AirflowNotFoundException
-
-        from mm2_smoke.diagnosis import HttpAnswer
-
-        try:
-            resp = self.run(path, extra_options={"check_response": False, "timeout": self.timeout_s})
-        except AirflowNotFoundException:
-            return HttpAnswer(None, error=_missing(self.connect_conn_id, "type http", '{"conn_type":"http",'
-                                                   '"host":"connect.example","port":8083,"schema":"http"}'))
-        except Exception as exc:  # noqa: BLE001 - unreachable is an answer for a diagnostic
-            return HttpAnswer(None, error=f"Connect REST unreachable (connection {self.connect_conn_id!r}): "
-                                          f"{type(exc).__name__}: {exc}")
-        try:
-            return HttpAnswer(resp.status_code, json.loads(resp.content) if resp.content else None)
-        except ValueError:
-            return HttpAnswer(resp.status_code, resp.text[:500])
 
 
 class SmokeKafkaHook(KafkaBaseHook):
