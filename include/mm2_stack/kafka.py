@@ -126,12 +126,21 @@ def broker_properties(config: StackConfig, cluster: str, passwords: dict[str, st
     }
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's ``Uuid.randomUuid()`` makes them: base64url of 16 random bytes, never
+    starting with '-' (a command line would read it as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def prepare(config: StackConfig, cluster: str, passwords: dict[str, str]) -> subprocess.Popen:
     """Write the cluster's server.properties and start formatting its storage (returns the formatter)."""
     props_file = config.run_dir / cluster / "server.properties"
     write_properties(props_file, broker_properties(config, cluster, passwords))
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-    argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props_file))
+    argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}",
+                     "-c", str(props_file))
     config.logs_dir.mkdir(parents=True, exist_ok=True)
     log = proc.log_file(config, cluster).open("ab")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=config.run_dir)
