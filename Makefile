@@ -3,9 +3,11 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv prometheus stack-up stack-down stack-status demo test unit lint constraints clean bench
+.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint constraints clean bench
 
-deps: venv prometheus ## everything the project needs: the venv and Debian's prometheus
+# Debian packages: prometheus (the stack), docker-compose (checks the compose file; no engine needed), chromium
+# (the browser test).
+deps: venv debs ## everything the project needs: the venv and the Debian packages
 
 venv: .venv/.installed
 .venv/.installed: requirements.txt constraints.txt
@@ -14,10 +16,12 @@ venv: .venv/.installed
 	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-prometheus:
-	@command -v prometheus >/dev/null || { \
-	  echo "installing Debian's prometheus..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+DEBS := prometheus:prometheus docker-compose:docker-compose chromium:chromium
+debs:
+	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 stack-up: deps ## start (or reuse) the local MM2 stack
 	$(PY) -m mm2_stack up
@@ -30,6 +34,9 @@ stack-status:
 
 demo: stack-up ## the smoke test end to end on the local stack: run the DAG once, print the checklist
 	$(PY) -m mm2_stack.airflow_run
+
+ui: stack-up ## Airflow's UI on the local stack (airflow standalone, SQLite): prints the URL and login
+	$(PY) -m mm2_stack.ui
 
 test: deps ## unit + integration tests (the tests start the stack they need and stop it)
 	$(PY) -m pytest
