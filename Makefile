@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 .PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint constraints clean bench
 
 # Debian packages: prometheus (the stack), docker-compose (checks the compose file; no engine needed), chromium
-# (the browser test).
+# (the browser test), curl (a compose one-shot script is tested with it).
 deps: venv debs ## everything the project needs: the venv and the Debian packages
 
 venv: .venv/.installed
@@ -16,7 +16,7 @@ venv: .venv/.installed
 	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-DEBS := prometheus:prometheus docker-compose:docker-compose chromium:chromium
+DEBS := prometheus:prometheus docker-compose:docker-compose chromium:chromium curl:curl
 debs:
 	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null || missing="$$missing $$pkg"; done; \

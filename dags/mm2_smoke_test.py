@@ -51,12 +51,19 @@ REPLICATION = "step_1_2_replication.wait_for_replication"
 LATENCY = "step_1_3_latency_baseline.measure_latency"
 COUNT = "step_1_4_target_count.count_on_target"
 # Symptom (mm2_smoke.diagnosis) -> its diagnostic task in the `diagnose` group.
+KAFKA_CONNS = (SOURCE_CONN, TARGET_CONN)
+HTTP_CONNS = (PROMETHEUS_CONN, CONNECT_CONN)
+MAX_ACTIVE_RUNS = int(os.environ.get("MM2_SMOKE_MAX_ACTIVE_RUNS", "1"))
 DIAGNOSTICS = {"replication_stopped": "connector", "writes_failing": "writes", "latency_high": "latency",
                "nothing_on_target": "target_topic", "metrics_unavailable": "metrics"}
 
 
 class SmokeTestNogo(RuntimeError):
     """The smoke test ended NOGO or UNKNOWN: the run fails so that failure callbacks alert."""
+
+
+class SmokeTestSetupError(ValueError):
+    """A connection the smoke test needs is missing or incomplete: nothing was produced."""
 
 
 def _settings(raw: dict[str, Any]):
@@ -70,7 +77,7 @@ def _settings(raw: dict[str, Any]):
     schedule=SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=MAX_ACTIVE_RUNS,
     doc_md=__doc__,
     tags=["mm2", "kafka", "smoke-test", "phase-1"],
     default_args={"owner": "kafka-platform", "retries": 1, "retry_delay": timedelta(seconds=10)},
@@ -81,8 +88,17 @@ def _settings(raw: dict[str, Any]):
 def mm2_smoke_test() -> None:
     @task(retries=0)
     def validate_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate the run's Params once; every task reads the validated settings."""
-        return _settings(dict(params or {})).to_dict()
+        """Validate the run's Params and connections before anything is produced; every task reads the
+        validated settings. A missing or incomplete connection stops the run here, naming it and the fix."""
+        from mm2_smoke.hooks import check_connections
+
+        settings = _settings(dict(params or {})).to_dict()
+        problems, postures = check_connections(KAFKA_CONNS, HTTP_CONNS)
+        if problems:
+            raise SmokeTestSetupError("the run cannot start: " + " | ".join(problems))
+        for p in postures:
+            print(p.summary())
+        return settings
 
     settings = validate_settings()
 
@@ -95,14 +111,15 @@ def mm2_smoke_test() -> None:
 
             return body(PrometheusHook(PROMETHEUS_CONN), _settings(settings))
 
-        @task(retries=0)  # never re-produce: a retry would double the run's messages
+        @task  # a retry tags its messages apart (<run id>#try<n>): step 1.4 never counts two attempts
         def produce(settings: dict[str, Any]) -> dict[str, Any]:
             from mm2_smoke.hooks import SmokeKafkaHook
             from mm2_smoke.steps import produce_step
 
             ctx = get_current_context()
             producer_id = f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}"
-            return produce_step(SmokeKafkaHook(SOURCE_CONN), _settings(settings), ctx["run_id"], producer_id)
+            return produce_step(SmokeKafkaHook(SOURCE_CONN), _settings(settings), ctx["run_id"], producer_id,
+                                try_number=ctx["ti"].try_number)
 
         before = record_counters(settings)
         produced = produce(settings)
@@ -148,16 +165,36 @@ def mm2_smoke_test() -> None:
     replication >> [latency, count]
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def checklist(settings: dict[str, Any] | None) -> dict[str, Any]:
-        """Fill the runbook's checklist from every step's result; write the report; return it."""
+    def checklist() -> dict[str, Any]:
+        """Fill the runbook's checklist from every step's result; write the report; return it.
+
+        Runs whatever happened upstream (settings or connections refused included: it pulls, not takes, the
+        validated settings) so that every run ends with a report that says why."""
+        from mm2_smoke.hooks import check_connections
         from mm2_smoke.report import build_report, render_markdown, write_report
+        from mm2_smoke.settings import SettingsError
         from mm2_smoke.steps import collect_checks, utc_now_iso
+        from mm2_smoke.verdict import Check, Status
 
         ctx = get_current_context()
         ti = ctx["ti"]
-        s = _settings(settings or {})
+        settings = ti.xcom_pull(task_ids="validate_settings")
+        pre: list[Check] = []
+        try:
+            s = _settings(settings or dict(ctx["params"]))
+            pre.append(Check("pre", "settings", "valid", "valid Params", Status.GO, "validate_settings"))
+        except SettingsError as exc:
+            s = _settings({})
+            pre.append(Check("pre", "settings", None, "valid Params", Status.UNKNOWN, "validate_settings",
+                             f"invalid Param: {exc}"))
+        problems, postures = check_connections(KAFKA_CONNS, HTTP_CONNS)
+        conns = ", ".join(KAFKA_CONNS + HTTP_CONNS)
+        pre.append(Check("pre", "connections", "defined" if not problems else None, f"{conns} defined and complete",
+                         Status.UNKNOWN if problems else Status.GO, "Airflow connections", " | ".join(problems)))
         pulled = {tid: ti.xcom_pull(task_ids=tid) for tid in (PRODUCE, REPLICATION, LATENCY, COUNT)}
         checks, notes = collect_checks(s, pulled[PRODUCE], pulled[REPLICATION], pulled[LATENCY], pulled[COUNT])
+        checks = pre + checks
+        notes = [w for p in postures for w in p.warnings()] + notes
         baseline = dict((pulled[LATENCY] or {}).get("baseline") or {})
         by_name = {c.name: c for c in checks}
         if "poll_total_increase" in by_name:
@@ -170,7 +207,7 @@ def mm2_smoke_test() -> None:
             started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
             finished_at=utc_now_iso(), checks=checks, produced=pulled[PRODUCE], count=pulled[COUNT],
             baseline=baseline, replication=pulled[REPLICATION],
-            settings=s.to_dict(), notes=notes,
+            settings=s.to_dict(), notes=notes, tls=[p.summary() for p in postures],
         )
         json_path, md_path = write_report(report)
         report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}
@@ -178,7 +215,7 @@ def mm2_smoke_test() -> None:
         print(f"report: {json_path} and {md_path}")
         return report
 
-    report = checklist(settings)
+    report = checklist()
     [latency, count] >> report
 
     @task.branch(retries=0)
@@ -267,7 +304,9 @@ def mm2_smoke_test() -> None:
         print(render_markdown(report))
         top = ranked[0] if ranked else {"cause": "no diagnosis", "action": "see the report"}
         failed = "; ".join(f"{c['step']} {c['name']}: {c['status']}" for c in report["failed_checks"])
-        raise SmokeTestNogo(f"{report['verdict']} ({failed}). Most likely cause: {top['cause']}. "
+        first = next((c for c in report["failed_checks"] if c.get("reason")), None)
+        why = f" First: {first['step']} {first['name']}: {first['reason']}." if first else ""
+        raise SmokeTestNogo(f"{report['verdict']} ({failed}).{why} Most likely cause: {top['cause']}. "
                             f"Action: {top['action']}. Report: {report['report_files']['markdown']}")
 
     branch = verdict(report)

@@ -71,6 +71,10 @@ def rank(diagnoses: Iterable[Diagnosis | dict[str, Any]]) -> list[Diagnosis]:
 def symptoms_from_checks(checks: Sequence[dict[str, Any]]) -> list[str]:
     """The symptoms a failed run shows, from its checks (``Check.to_dict()``), in :data:`SYMPTOMS` order."""
     by = {c["name"]: c for c in checks}
+    produced = by.get("messages_produced")
+    if any(c["step"] == "pre" and c["status"] != "GO" for c in checks) or (
+            produced is not None and produced["status"] == "UNKNOWN"):
+        return []  # the smoke test could not start (its own settings or connections): nothing of MM2 to diagnose
 
     def status(name: str) -> str | None:
         return by[name]["status"] if name in by else None
@@ -170,14 +174,24 @@ def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) ->
         return [Diagnosis(symptom, WORKER_DOWN, "the Kafka Connect worker running MM2 is unreachable",
                           f"Connect REST GET /connectors/{f.connector}/status: {f.status.error}",
                           "start the Connect worker (its process, service or pod), then check its log", 95)]
-    if f.status.status == 404:
+    connect_404 = isinstance(f.status.body, dict) and "error_code" in f.status.body
+    evidence = f"GET /connectors/{f.connector}/status: HTTP {f.status.status} {str(f.status.body)[:200]}"
+    if f.status.status == 404 and connect_404:
         out.append(Diagnosis(symptom, WORKER_DOWN, f"connector {f.connector} is not deployed on the Connect cluster",
                              "Connect REST answered 404 for its status",
                              f"create the MM2 connector {f.connector} (PUT /connectors/<name>/config)", 90))
+    elif f.status.status == 404:
+        out.append(Diagnosis(symptom, WORKER_DOWN, "the Airflow connection 'kafka_connect' does not point at a Kafka "
+                             "Connect REST API (HTTP 404 without Connect's error body)", evidence,
+                             "set the host, port and schema of connection 'kafka_connect' to a Connect worker's REST "
+                             "listener (e.g. http://connect:8083)", 50))
+    elif f.status.status in (401, 403):
+        out.append(Diagnosis(symptom, WORKER_DOWN, f"Connect REST refused the credentials (HTTP {f.status.status})",
+                             evidence, "set the login/password of Airflow connection 'kafka_connect' to a user "
+                             "allowed to read the Connect REST API", 50))
     elif f.status.status != 200:
-        out.append(Diagnosis(symptom, WORKER_DOWN, "the Connect REST API answers with an error",
-                             f"GET /connectors/{f.connector}/status: HTTP {f.status.status} {f.status.body}",
-                             "check the Connect worker's log and its REST authentication", 60))
+        out.append(Diagnosis(symptom, WORKER_DOWN, f"the Connect REST API fails (HTTP {f.status.status})", evidence,
+                             "check the Connect worker's log (the REST call failed on the worker)", 60))
     else:
         state = f.status.body["connector"]["state"]
         tasks = f.status.body.get("tasks", [])

@@ -10,7 +10,16 @@ from typing import Any
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.http.hooks.http import HttpHook
 
-from mm2_smoke.promql import Sample, parse_instant, parse_range
+from mm2_smoke.connections import (
+    HTTP_EXAMPLE,
+    KAFKA_EXAMPLE,
+    TlsPosture,
+    http_problems,
+    kafka_problems,
+    missing_message,
+    tls_posture,
+)
+from mm2_smoke.promql import Sample, parse_instant, parse_range, parse_range_series
 
 
 class ConnectionMissingError(RuntimeError):
@@ -18,9 +27,37 @@ class ConnectionMissingError(RuntimeError):
 
 
 def _missing(conn_id: str, kind: str, example: str) -> str:
-    env = "AIRFLOW_CONN_" + conn_id.upper()
-    return (f"Airflow connection {conn_id!r} is not defined: create it ({kind}) in the UI or set {env}, "
-            f"e.g. {env}='{example}'")
+    return missing_message(conn_id, kind, example)
+
+
+def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str, ...]
+                      ) -> tuple[list[str], list[TlsPosture]]:
+    """Every problem of the run's connections that can be known without connecting, and the Kafka
+    connections' TLS posture. Never raises: a problem is a message naming the connection and the fix."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    problems: list[str] = []
+    postures: list[TlsPosture] = []
+    for conn_id in kafka_conn_ids:
+        try:
+            conn = BaseHook.get_connection(conn_id)
+        except AirflowNotFoundException:
+            problems.append(missing_message(conn_id, "type kafka", KAFKA_EXAMPLE))
+            continue
+        extra = conn.extra_dejson
+        found = kafka_problems(conn_id, extra if extra or not conn.extra else conn.extra)
+        problems += found
+        if not found:
+            postures.append(tls_posture(conn_id, extra))
+    for conn_id in http_conn_ids:
+        try:
+            conn = BaseHook.get_connection(conn_id)
+        except AirflowNotFoundException:
+            problems.append(missing_message(conn_id, "type http", HTTP_EXAMPLE % (conn_id.replace("_", "-"), 80)))
+            continue
+        problems += http_problems(conn_id, conn.host)
+    return problems, postures
 
 
 class _ReadOnlyHttpHook(HttpHook):
@@ -37,19 +74,40 @@ class _ReadOnlyHttpHook(HttpHook):
         self.service = service
         self.example = example
         self.timeout_s = timeout_s
+        self._conn_timeout: Any = None
 
     def _get(self, endpoint: str, params: dict[str, Any] | None = None) -> tuple[int | None, bytes, str | None]:
-        """``(HTTP status, body, None)``, or ``(None, b"", why)`` when the service could not be asked."""
+        """``(HTTP status, body, None)``, or ``(None, b"", why)`` when the service could not be asked.
+
+        The request timeout is the connection's extra ``timeout`` (seconds) when set, else ``timeout_s``.
+        """
         from airflow.exceptions import AirflowNotFoundException
 
         try:
-            resp = self.run(endpoint, data=params or {}, extra_options={"check_response": False,
-                                                                        "timeout": self.timeout_s})
+            if self._conn_timeout is None:
+                self._conn_timeout = self.get_connection(self.http_conn_id).extra_dejson.get("timeout", False)
+            options: dict[str, Any] = {"check_response": False}
+            if self._conn_timeout is False:
+                options["timeout"] = self.timeout_s
+            resp = self.run(endpoint, data=params or {}, extra_options=options)
         except AirflowNotFoundException:
             return None, b"", _missing(self.http_conn_id, "type http", self.example)
         except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
-            return None, b"", f"{self.service} unreachable (connection {self.http_conn_id!r}): {type(exc).__name__}: {exc}"
+            kind = "did not answer in time" if "timeout" in type(exc).__name__.lower() else "unreachable"
+            return None, b"", (f"{self.service} {kind} (connection {self.http_conn_id!r}): {type(exc).__name__}: "
+                               f"{exc}: check the connection's host/port and that the service is up")
         return resp.status_code, resp.content, None
+
+    def hint(self, status: int | None) -> str:
+        """What to do about an HTTP error status of this service ('' for 2xx)."""
+        if status is None or 200 <= status < 300:
+            return ""
+        conn = f"connection {self.http_conn_id!r}"
+        if status in (401, 403):
+            return f"{self.service} refused the credentials of {conn} (HTTP {status}): set its login/password"
+        if status == 404:
+            return f"{self.service} has no such path (HTTP 404): check the host, port and schema of {conn}"
+        return f"{self.service} failed (HTTP {status}): see its log; {conn}"
 
     def get_json(self, endpoint: str, params: dict[str, Any] | None = None):
         """GET an API path: an :class:`~mm2_smoke.diagnosis.HttpAnswer` (status None when unreachable)."""
@@ -88,7 +146,10 @@ class PrometheusHook(_ReadOnlyHttpHook):
         status, body, error = self._get("api/v1/query", {"query": promql})
         if error is not None:
             return Sample(promql, error=error)
-        return parse_instant(promql, status, body)  # type: ignore[arg-type]
+        sample = parse_instant(promql, status, body)  # type: ignore[arg-type]
+        if sample.error is not None and self.hint(status):
+            return Sample(promql, error=f"{sample.error} ({self.hint(status)})", series=sample.series)
+        return sample
 
     def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[list[tuple[float, float]], str | None]:
         """A range query of a one-series expression: ``([(t, v), ...], error or None)``."""
@@ -97,6 +158,18 @@ class PrometheusHook(_ReadOnlyHttpHook):
         if error is not None:
             return [], error
         return parse_range(promql, status, body)  # type: ignore[arg-type]
+
+    def query_range_series(self, promql: str, start_s: float, end_s: float, step_s: float
+                           ) -> tuple[list[list[tuple[float, float]]], str | None]:
+        """A range query of any number of series: ``([[(t, v), ...] per series], error or None)``."""
+        status, body, error = self._get("api/v1/query_range",
+                                        {"query": promql, "start": start_s, "end": end_s, "step": step_s})
+        if error is not None:
+            return [], error
+        series, error = parse_range_series(promql, status, body)  # type: ignore[arg-type]
+        if error is not None and self.hint(status):
+            error = f"{error} ({self.hint(status)})"
+        return series, error
 
 
 class ConnectHook(_ReadOnlyHttpHook):

@@ -28,6 +28,10 @@ class ProduceResult:
     :param achieved_rate: messages sent per second over the production.
     :param tagged: the records carry the run tag (False for Kafka's perf-test: step 1.4 counts by time).
     :param variant: which producer made them (``bomber`` or ``perf-test``).
+    :param setup_error: why nothing could be produced at all (connection, credentials, TLS, topic): the
+        smoke test could not start, which is not evidence about the chain ('' when production ran).
+    :param run_tag: the run id written in this attempt's messages (``<run id>`` on the first attempt,
+        ``<run id>#try<n>`` on retry n): step 1.4 counts only these, so a retried step 1.1 is never counted twice.
     """
 
     topic: str
@@ -42,6 +46,8 @@ class ProduceResult:
     achieved_rate: float = 0.0
     tagged: bool = True
     variant: str = "bomber"
+    setup_error: str = ""
+    run_tag: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,3 +142,8 @@ def count_run(consumer: Any, topic: str, run_id: str, delivered_seqs: list[int],
     missing, dups = missing_and_duplicates(delivered_seqs, seen)
     note = f"stopped after {timeout_s:g} s before the end offsets" if pending else ""
     return CountResult(len(set(seen)), missing, dups, foreign=foreign, note=note)
+
+
+def attempt_tag(run_id: str, try_number: int) -> str:
+    """The run tag of one attempt of step 1.1: a retry writes messages that step 1.4 tells apart."""
+    return run_id if try_number <= 1 else f"{run_id}#try{try_number}"

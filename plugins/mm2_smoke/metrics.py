@@ -99,19 +99,27 @@ class Queries:
     def _topic(self) -> str:
         return "{topic=" + _label_value(self.remote_topic) + "}"
 
+    def counter_series(self) -> dict[str, str]:
+        """The per-series selectors of step 1.2's counters (summed below; read as ranges for reset-safe growth)."""
+        return {
+            "poll_total": f"{self.names.poll_total}{self._task}",
+            "write_total": f"{self.names.write_total}{self._task}",
+            "topic_record_count": f"{self.names.mirror('record_count')}{self._topic}",
+        }
+
     # Step 1.2 -- the runbook's two queries, verbatim for the default profile.
     @property
     def poll_total(self) -> str:
-        return f"sum({self.names.poll_total}{self._task})"
+        return f"sum({self.counter_series()['poll_total']})"
 
     @property
     def write_total(self) -> str:
-        return f"sum({self.names.write_total}{self._task})"
+        return f"sum({self.counter_series()['write_total']})"
 
     @property
     def topic_record_count(self) -> str:
         """Records MM2 replicated for the test topic (MirrorSourceConnector ``record-count``)."""
-        return f"sum({self.names.mirror('record_count')}{self._topic})"
+        return f"sum({self.counter_series()['topic_record_count']})"
 
     @property
     def topics_replicated(self) -> str:

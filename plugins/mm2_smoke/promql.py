@@ -115,3 +115,32 @@ def parse_range(query: str, status_code: int, body: str | bytes) -> tuple[list[t
         return [(float(t), float(v)) for t, v in result[0]["values"]], None
     except (TypeError, ValueError, KeyError) as exc:
         return [], f"Prometheus returned a value that is not a number: {exc}"
+
+
+def parse_range_series(query: str, status_code: int, body: str | bytes
+                       ) -> tuple[list[list[tuple[float, float]]], str | None]:
+    """Turn the answer to ``/api/v1/query_range`` into one ``[(t, value)]`` list per series, or an error.
+
+    NaN and ±Inf points are dropped (a counter never reads them; a gauge that does has no value there).
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        snippet = text[:120].replace("\n", " ")
+        return [], f"Prometheus answered HTTP {status_code} with a non-JSON body: {snippet!r}"
+    if status_code != 200 or not isinstance(doc, dict) or doc.get("status") != "success":
+        detail = f"{doc.get('errorType', '')} {doc.get('error', doc.get('status'))}".strip() \
+            if isinstance(doc, dict) else "unexpected JSON"
+        return [], f"Prometheus answered HTTP {status_code}: {detail}"
+    data = doc.get("data") or {}
+    if data.get("resultType") != "matrix":
+        return [], f"unexpected result type {data.get('resultType')!r} for a range query"
+    out = []
+    try:
+        for series in data.get("result") or []:
+            points = [(float(t), float(v)) for t, v in series["values"]]
+            out.append([(t, v) for t, v in points if math.isfinite(v)])
+    except (TypeError, ValueError, KeyError) as exc:
+        return [], f"Prometheus returned a value that is not a number: {exc}"
+    return out, None

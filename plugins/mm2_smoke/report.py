@@ -28,7 +28,8 @@ def safe_name(run_id: str) -> str:
 
 def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str, checks: list[Check],
                  produced: dict[str, Any] | None, count: dict[str, Any] | None, baseline: dict[str, Any],
-                 replication: dict[str, Any] | None, settings: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+                 replication: dict[str, Any] | None, settings: dict[str, Any], notes: list[str],
+                 tls: list[str] | None = None) -> dict[str, Any]:
     """The JSON report of one run (plain data: also the XCom and the alert's source)."""
     produced = produced or {}
     count = count or {}
@@ -59,6 +60,7 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
         "replication_decided_s_after_production": (replication or {}).get("seconds_after_production"),
         "settings": settings,
         "notes": notes,
+        "tls": tls or [],
     }
 
 
@@ -134,6 +136,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {i} | " + " | ".join(cells) + " |")
     if report.get("notes"):
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
+    if report.get("tls"):
+        lines += ["", "## Connections (TLS)", "", *(f"- {t}" for t in report["tls"])]
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from mm2_smoke.promql import Sample
 from mm2_smoke.settings import from_params
-from mm2_smoke.steps import replication_queries
+from mm2_smoke.steps import counter_growth, replication_queries
 from mm2_smoke.verdict import replication_progress
 
 
@@ -54,13 +54,17 @@ class ReplicationSensor(BaseSensorOperator):
         hook = PrometheusHook(self.prometheus_conn_id)
         settings = from_params(self.settings)
         now = {name: hook.query(q) for name, q in replication_queries(settings).items()}
+        growth = counter_growth(hook, settings, self.produced["started_ms"] / 1000)
         before = {k: Sample.from_dict(v) for k, v in self.before.items()}
         elapsed = time.time() - self.produced["finished_ms"] / 1000
-        state = replication_progress(before, now, self.produced["delivered"], settings, elapsed)
+        state = replication_progress(before, now, self.produced["delivered"], settings, elapsed, growth)
+        self._growth = {k: g.to_dict() for k, g in growth.items()}
         return state, now
 
-    def _payload(self, outcome: str, after: dict[str, Any], decided_at_s: float) -> dict[str, Any]:
+    def _payload(self, outcome: str, after: dict[str, Any], decided_at_s: float,
+                 growth: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"outcome": outcome, "after": after, "before": self.before, "delivered": self.produced["delivered"],
+                "growth": growth if growth is not None else getattr(self, "_growth", {}),
                 "decided_at_s": decided_at_s,
                 "seconds_after_production": round(decided_at_s - self.produced["finished_ms"] / 1000, 3)}
 
@@ -90,6 +94,7 @@ class ReplicationSensor(BaseSensorOperator):
                 delivered=self.produced["delivered"],
                 production_end_s=self.produced["finished_ms"] / 1000,
                 settings=self.settings,
+                production_start_s=self.produced["started_ms"] / 1000,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=settings.replication_timeout_s + 120),
@@ -98,4 +103,5 @@ class ReplicationSensor(BaseSensorOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") == "error":
             raise ReplicationTriggerError(f"the replication wait failed: {event.get('message')}")
-        return self._payload(event["status"], event["after"], event.get("decided_at_s", time.time()))
+        return self._payload(event["status"], event["after"], event.get("decided_at_s", time.time()),
+                             event.get("growth", {}))

@@ -11,6 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from mm2_smoke.promql import Sample
 from mm2_smoke.settings import from_params
+from mm2_smoke.steps import counter_growth
 from mm2_smoke.verdict import replication_progress
 
 
@@ -24,13 +25,16 @@ class ReplicationTrigger(BaseTrigger):
     :param delivered: messages delivered in step 1.1.
     :param production_end_s: wall clock (epoch seconds) when production ended.
     :param settings: the run's settings (``SmokeSettings.to_dict()``): thresholds, timeouts, poke interval.
+    :param production_start_s: wall clock (epoch seconds) when production started: the counters' growth is
+        read as ranges from there, across resets (None: instant after - before, as older triggers did).
 
     Emits one event: ``{"status": "met"|"stalled"|"unavailable"|"timeout", "after": {...samples}}``,
     or ``{"status": "error", "message": ...}`` if the loop itself failed.
     """
 
     def __init__(self, prometheus_conn_id: str, queries: dict[str, str], before: dict[str, dict[str, Any]],
-                 delivered: int, production_end_s: float, settings: dict[str, Any]) -> None:
+                 delivered: int, production_end_s: float, settings: dict[str, Any],
+                 production_start_s: float | None = None) -> None:
         super().__init__()
         self.prometheus_conn_id = prometheus_conn_id
         self.queries = queries
@@ -38,6 +42,7 @@ class ReplicationTrigger(BaseTrigger):
         self.delivered = delivered
         self.production_end_s = production_end_s
         self.settings = settings
+        self.production_start_s = production_start_s
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -49,6 +54,7 @@ class ReplicationTrigger(BaseTrigger):
                 "delivered": self.delivered,
                 "production_end_s": self.production_end_s,
                 "settings": self.settings,
+                "production_start_s": self.production_start_s,
             },
         )
 
@@ -61,12 +67,16 @@ class ReplicationTrigger(BaseTrigger):
             hook = PrometheusHook(self.prometheus_conn_id)
             while True:
                 now = {name: await asyncio.to_thread(hook.query, q) for name, q in self.queries.items()}
+                growth = None
+                if self.production_start_s is not None:
+                    growth = await asyncio.to_thread(counter_growth, hook, settings, self.production_start_s)
                 state = replication_progress(before, now, self.delivered, settings,
-                                             time.time() - self.production_end_s)
+                                             time.time() - self.production_end_s, growth)
                 if state != "waiting":
                     self.log.info("replication wait ended: %s", state)
                     yield TriggerEvent({"status": state, "decided_at_s": time.time(),
-                                        "after": {k: s.to_dict() for k, s in now.items()}})
+                                        "after": {k: s.to_dict() for k, s in now.items()},
+                                        "growth": {k: g.to_dict() for k, g in (growth or {}).items()}})
                     return
                 await asyncio.sleep(settings.poke_interval_s)
         except Exception as exc:  # noqa: BLE001 - reported to the task, which fails with it

@@ -72,9 +72,16 @@ def _unknown(step: str, name: str, threshold: str, evidence: str, reason: str) -
 
 # --- step 1.1 ------------------------------------------------------------------------------------
 def check_produce(requested: int, sent: int, delivered: int, failed: int, first_errors: Sequence[str],
-                  evidence: str) -> list[Check]:
-    """Step 1.1: every requested message delivered (acks=all) and no delivery error."""
+                  evidence: str, setup_error: str = "") -> list[Check]:
+    """Step 1.1: every requested message delivered (acks=all) and no delivery error.
+
+    :param setup_error: nothing could be produced because the smoke test's own connection does not work
+        (credentials, host, TLS): UNKNOWN, since nothing about the chain was measured.
+    """
     threshold = f"{requested} delivered, 0 errors"
+    if setup_error and delivered == 0:
+        return [Check("1.1", "messages_produced", 0, threshold, Status.UNKNOWN, evidence,
+                      f"nothing produced: {setup_error}")]
     if failed or delivered < requested:
         why = f"{delivered}/{requested} delivered, {failed} failed"
         if first_errors:
@@ -109,31 +116,101 @@ def counter_delta(before: Sample, after: Sample, absent_before_is_zero: bool = F
     return after.value - base, ""
 
 
+@dataclass(frozen=True)
+class Growth:
+    """How much a counter grew over the run, counted across resets; or why it cannot be known.
+
+    :param value: the growth (never negative); None when it cannot be measured.
+    :param reason: why there is no value ('' when there is one).
+    :param resets: resets seen in the window (a restarted MM2 task starts its counters from 0).
+    """
+
+    value: float | None
+    reason: str = ""
+    resets: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Growth:
+        return cls(**d)
+
+
+def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s: float, step_s: float) -> Growth:
+    """The growth since ``start_s`` of a counter summed over its series, safe against counter resets.
+
+    Each series is ``[(t, value), ...]`` from a range query starting at ``start_s``. A series present at
+    ``start_s`` grows from its value there; one that appears later did not exist at the start and grows
+    from 0. A value lower than the one before is a reset (the task restarted and counts again from 0):
+    the new value is all growth. Growth is never negative.
+    """
+    if not series:
+        return Growth(None, "no data: the counter has no series in the run's window")
+    if not any(series):
+        return Growth(None, "no data: the counter reads NaN (no finite value in the run's window)")
+    total = 0.0
+    resets = 0
+    for points in series:
+        if not points:
+            continue
+        first_t, prev = points[0]
+        if first_t > start_s + step_s / 2:
+            total += prev  # born after the start: counted from 0
+        for _t, v in points[1:]:
+            if v < prev:
+                resets += 1
+                total += v
+            else:
+                total += v - prev
+            prev = v
+    return Growth(total, "", resets)
+
+
+def _growth(name: str, before: dict[str, Sample], after: dict[str, Sample], growth: dict[str, Growth] | None,
+            absent_before_is_zero: bool = False) -> tuple[float | None, str, int]:
+    g = (growth or {}).get(name)
+    if g is not None:
+        return g.value, g.reason, g.resets
+    d, why = counter_delta(before[name], after[name], absent_before_is_zero)
+    return d, why, 0
+
+
+def _reset_note(resets: int) -> str:
+    return f" [{resets} counter reset(s) in the window: counted across them]" if resets else ""
+
+
 def check_replication(before: dict[str, Sample], after: dict[str, Sample], delivered: int,
-                      settings: SmokeSettings, outcome: str) -> list[Check]:
+                      settings: SmokeSettings, outcome: str, growth: dict[str, Growth] | None = None) -> list[Check]:
     """Step 1.2: poll grew by the delivered count, write ≈ poll, the test topic is replicated.
 
     :param before: samples of ``poll_total``, ``write_total``, ``topic_record_count`` before production.
     :param after: the same (and ``topics_replicated``) when the sensor finished.
     :param delivered: messages delivered in step 1.1.
     :param outcome: how the sensor ended: ``met``, ``stalled``, ``timeout`` or ``unavailable``.
+    :param growth: reset-safe growth of the counters over the run (:func:`reset_aware_growth`); when given,
+        it replaces ``after - before``. A shortfall after a counter reset is UNKNOWN, not NOGO: the reset may
+        have lost up to one scrape interval of counts.
     """
     if delivered <= 0:
         return [_unknown("1.2", "replication", "delivered messages replicated", after["poll_total"].query,
                          "step 1.1 delivered no message, so replication could not be checked")]
     checks: list[Check] = []
-    poll_d, poll_why = counter_delta(before["poll_total"], after["poll_total"])
-    write_d, write_why = counter_delta(before["write_total"], after["write_total"])
-    topic_d, topic_why = counter_delta(before["topic_record_count"], after["topic_record_count"],
-                                       absent_before_is_zero=True)
-    ev_poll = after["poll_total"].query
-    ev_write = after["write_total"].query
+    poll_d, poll_why, poll_resets = _growth("poll_total", before, after, growth)
+    write_d, write_why, write_resets = _growth("write_total", before, after, growth)
+    topic_d, topic_why, topic_resets = _growth("topic_record_count", before, after, growth, absent_before_is_zero=True)
+    ev_poll = after["poll_total"].query + _reset_note(poll_resets)
+    ev_write = after["write_total"].query + _reset_note(write_resets)
     need = f">= +{delivered}"
+    reset_why = ("a counter reset (MM2 task restart) during the run may have lost up to one scrape interval of "
+                 "counts, so a shortfall is not evidence of loss: step 1.4 counts the messages exactly")
 
     if poll_d is None:
         checks.append(_unknown("1.2", "poll_total_increase", need, ev_poll, poll_why))
     elif poll_d >= delivered and delivered > 0:
         checks.append(Check("1.2", "poll_total_increase", poll_d, need, Status.GO, ev_poll))
+    elif poll_resets and poll_d > 0:
+        checks.append(Check("1.2", "poll_total_increase", poll_d, need, Status.UNKNOWN, ev_poll, reset_why))
     else:
         why = "poll_total did not move: MM2 does not read the test topic" if poll_d == 0 else \
             f"poll_total grew by {poll_d:g}, fewer than the {delivered} delivered"
@@ -144,7 +221,10 @@ def check_replication(before: dict[str, Sample], after: dict[str, Sample], deliv
                                topic_why))
     elif topic_d >= delivered and delivered > 0:
         checks.append(Check("1.2", "topic_record_count_increase", topic_d, need, Status.GO,
-                            after["topic_record_count"].query))
+                            after["topic_record_count"].query + _reset_note(topic_resets)))
+    elif topic_resets and topic_d > 0:
+        checks.append(Check("1.2", "topic_record_count_increase", topic_d, need, Status.UNKNOWN,
+                            after["topic_record_count"].query + _reset_note(topic_resets), reset_why))
     else:
         checks.append(Check("1.2", "topic_record_count_increase", topic_d, need, Status.NOGO,
                             after["topic_record_count"].query,
@@ -188,7 +268,8 @@ def check_replication(before: dict[str, Sample], after: dict[str, Sample], deliv
 
 
 def replication_progress(before: dict[str, Sample], now: dict[str, Sample], delivered: int,
-                         settings: SmokeSettings, since_production_end_s: float) -> str:
+                         settings: SmokeSettings, since_production_end_s: float,
+                         growth: dict[str, Growth] | None = None) -> str:
     """Where step 1.2's wait stands: ``met``, ``waiting``, ``stalled``, ``unavailable``, ``timeout``, or
     ``nothing_delivered`` (step 1.1 delivered nothing: there is nothing to wait for).
 
@@ -200,9 +281,9 @@ def replication_progress(before: dict[str, Sample], now: dict[str, Sample], deli
     """
     if delivered <= 0:
         return "nothing_delivered"
-    poll_d, _ = counter_delta(before["poll_total"], now["poll_total"])
-    write_d, _ = counter_delta(before["write_total"], now["write_total"])
-    topic_d, _ = counter_delta(before["topic_record_count"], now["topic_record_count"], absent_before_is_zero=True)
+    poll_d, _, _ = _growth("poll_total", before, now, growth)
+    write_d, _, _ = _growth("write_total", before, now, growth)
+    topic_d, _, _ = _growth("topic_record_count", before, now, growth, absent_before_is_zero=True)
     if (delivered > 0 and poll_d is not None and write_d is not None and topic_d is not None
             and topic_d >= delivered and poll_d >= delivered and 100.0 * write_d / poll_d > settings.ratio_min_pct):
         return "met"
@@ -301,6 +382,9 @@ def missing_and_duplicates(delivered_seqs: Iterable[int], seen: Sequence[int]) -
 def check_target_count(count: CountResult, delivered: int, settings: SmokeSettings, evidence: str) -> list[Check]:
     """Step 1.4: every delivered message of this run is on the target (tolerance: ``missing_tolerance``)."""
     threshold = f"{delivered} of this run (missing <= {settings.missing_tolerance})"
+    if delivered <= 0:
+        return [_unknown("1.4", "messages_on_target", threshold, evidence,
+                         "step 1.1 delivered no message, so there is nothing to count on target")]
     if count.error is not None:
         return [_unknown("1.4", "messages_on_target", threshold, evidence, count.error)]
     if count.received == 0:
