@@ -1,0 +1,745 @@
+"""docker-compose.yaml (the Docker demo) parses, points at files that exist, and says what the local stack says.
+
+No Docker engine is needed: `docker-compose config` parses without one, and the rest reads the files. The
+expected values come from the local stack's code (mm2_stack) and the topic naming (mm2_smoke.naming), so a
+change there that the compose file does not follow fails here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from mm2_smoke.dashboards import dashboards
+from mm2_smoke.naming import TopicNaming
+from mm2_stack.config import JMX_EXPORTER_JAR, KAFKA_VERSION, StackConfig
+from mm2_stack.connect import CONNECTOR_KINDS, EXPORTER_RULES, connector_configs, connector_path, worker_properties
+from mm2_stack.envfile import airflow_env
+from mm2_stack.kafka import broker_properties
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yaml"
+DOCKER_DIR = REPO / "include" / "docker"
+AIRFLOW_DOCKERFILE = DOCKER_DIR / "airflow" / "Dockerfile"
+CONNECT_DOCKERFILE = DOCKER_DIR / "connect" / "Dockerfile"
+NAMING = TopicNaming()
+PASSWORDS = {"admin": "a", "smoke": "s", "mm2": "m"}
+CONNECTIONS = {"AIRFLOW_CONN_KAFKA_SOURCE": "kafka", "AIRFLOW_CONN_KAFKA_TARGET": "kafka",
+               "AIRFLOW_CONN_PROMETHEUS": "http", "AIRFLOW_CONN_KAFKA_CONNECT": "http"}
+# The header's "<label>  [http://]localhost:<port>" lines, and the service that must publish each port.
+HEADER_SERVICES = {"Airflow UI": "airflow-apiserver", "Grafana": "grafana", "Prometheus": "prometheus",
+                   "Connect REST": "connect", "Kafka source": "kafka-source", "Kafka target": "kafka-target"}
+BROKERS = {"source": "kafka-source", "target": "kafka-target"}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def local_config() -> StackConfig:
+    """The local stack's settings with their defaults (not the environment of this test run)."""
+    return StackConfig(root=Path("/nonexistent"), topics_regex=NAMING.topics_regex)
+
+
+def interpolate(value: Any) -> str:
+    """A compose value as it runs when no variable is set: ${VAR:-default} -> default, $$ -> $."""
+    text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+    return text.replace("$$", "$")
+
+
+def env(service: dict[str, Any]) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {k: interpolate(v) for k, v in raw.items()}
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[Path, PurePosixPath]]:
+    """(host path, container path) of every bind mount (short syntax, host path relative to the repo)."""
+    mounts = []
+    for spec in service.get("volumes", []):
+        assert isinstance(spec, str), f"use the short volume syntax: {spec!r}"
+        source, target = spec.split(":")[:2]
+        if source.startswith((".", "/")):
+            mounts.append(((REPO / source).resolve(), PurePosixPath(target)))
+    return mounts
+
+
+def named_volumes(service: dict[str, Any]) -> dict[str, PurePosixPath]:
+    return {spec.split(":")[0]: PurePosixPath(spec.split(":")[1]) for spec in service.get("volumes", [])
+            if not spec.startswith((".", "/"))}
+
+
+def host_path(service: dict[str, Any], container_path: str) -> Path:
+    """The host file or folder a container path of ``service`` reads, through its bind mounts."""
+    path = PurePosixPath(container_path)
+    best = None
+    for host, target in bind_mounts(service):
+        if path == target or target in path.parents:
+            if best is None or len(target.parts) > len(best[1].parts):
+                best = (host, target)
+    assert best is not None, f"{container_path} is not inside any bind mount of the service"
+    host, target = best
+    return host.joinpath(*path.parts[len(target.parts):])
+
+
+def published(service: dict[str, Any]) -> dict[int, int]:
+    """Published ports: host port -> container port."""
+    out = {}
+    for spec in service.get("ports", []):
+        parts = str(spec).split(":")
+        out[int(parts[-2])] = int(parts[-1])
+    return out
+
+
+def listeners(value: str) -> dict[str, tuple[str, int]]:
+    """Kafka listeners: name -> (host, port)."""
+    out = {}
+    for item in value.split(","):
+        name, rest = item.split("://")
+        host, port = rest.rsplit(":", 1)
+        out[name] = (host, int(port))
+    return out
+
+
+def kafka_props(environment: dict[str, str]) -> dict[str, str]:
+    """The server properties the apache/kafka image makes of KAFKA_* variables (_ -> ., __ -> _, ___ -> -)."""
+    not_props = {"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_VERSION",
+                 "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_JMX_HOSTNAME"}
+    props = {}
+    for key, value in environment.items():
+        if key.startswith("KAFKA_") and key not in not_props:
+            name = re.sub(r"_{1,3}", lambda m: {1: ".", 2: "_", 3: "-"}[len(m.group())], key[6:].lower())
+            props[name] = str(value)
+    return props
+
+
+def properties(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "!")):
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+def dockerfile_froms(path: Path) -> list[str]:
+    """Base images of a Dockerfile (FROM lines that are not an earlier stage)."""
+    stages, images = set(), []
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*FROM\s+(\S+)(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
+        if m:
+            if m.group(1) not in stages:
+                images.append(m.group(1))
+            if m.group(2):
+                stages.add(m.group(2))
+    return images
+
+
+def dockerfile_arg(path: Path, name: str) -> str:
+    m = re.search(rf"^ARG {name}=(\S+)$", path.read_text(), re.MULTILINE)
+    assert m, f"{path.name} has no ARG {name}=..."
+    return m.group(1)
+
+
+def image_tag(image: str) -> str:
+    name = image.rsplit("/", 1)[-1]
+    assert ":" in name, f"image {image!r} has no tag: pin one"
+    return name.split(":", 1)[1]
+
+
+def dockerfile_of(service: dict[str, Any]) -> Path:
+    build = service["build"]
+    return (REPO / build["context"] / build.get("dockerfile", "Dockerfile")).resolve()
+
+
+def datasource_uids(node: Any) -> set[str]:
+    """Every datasource uid a Grafana dashboard (or a part of it) names."""
+    if isinstance(node, dict):
+        own = {node["datasource"].get("uid")} if isinstance(node.get("datasource"), dict) else set()
+        return own.union(*(datasource_uids(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(datasource_uids(v) for v in node))
+    return set()
+
+
+def airflow_services(services) -> dict[str, dict[str, Any]]:
+    found = {n: s for n, s in services.items() if "build" in s and dockerfile_of(s) == AIRFLOW_DOCKERFILE}
+    assert {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+            "airflow-triggerer"} <= set(found)
+    return found
+
+
+def javaagent(services) -> tuple[str, int, str]:
+    """(agent jar, port, rules file) of the Connect worker's KAFKA_OPTS."""
+    m = re.search(r"-javaagent:(\S+?)=(?:[\w.]+:)?(\d+):(\S+)", env(services["connect"])["KAFKA_OPTS"])
+    assert m, "KAFKA_OPTS of `connect` has no -javaagent:<jar>=<port>:<rules>"
+    return m.group(1), int(m.group(2)), m.group(3)
+
+
+def prometheus_config_path(services) -> Path:
+    args = services["prometheus"]["command"]
+    config = next(a.split("=", 1)[1] for a in args if a.startswith("--config.file="))
+    return host_path(services["prometheus"], config)
+
+
+def prometheus_port(services) -> int:
+    args = services["prometheus"].get("command", [])
+    listen = next((a.split("=", 1)[1] for a in args if a.startswith("--web.listen-address=")), ":9090")
+    return int(listen.rsplit(":", 1)[1])
+
+
+def bootstrap_of(services, cluster: str) -> str:
+    """host:port of a broker's in-network (PLAINTEXT) listener."""
+    host, port = listeners(env(services[BROKERS[cluster]])["KAFKA_ADVERTISED_LISTENERS"])["PLAINTEXT"]
+    return f"{host}:{port}"
+
+
+def protocol_of(services, cluster: str, listener: str = "PLAINTEXT") -> str:
+    mapping = dict(i.split(":") for i in env(services[BROKERS[cluster]])["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    return mapping[listener]
+
+
+def connector_files(services) -> dict[str, dict[str, str]]:
+    folder = host_path(services["mm2-connectors"], env(services["mm2-connectors"])["CONNECTORS_DIR"])
+    files = sorted(folder.glob("*.json"))
+    assert files, f"no connector config in {folder}"
+    return {json.loads(f.read_text())["name"]: json.loads(f.read_text()) for f in files}
+
+
+def worker_props(services) -> dict[str, str]:
+    path = services["connect"]["command"][-1]
+    return properties(host_path(services["connect"], path))
+
+
+# ---------------------------------------------------------------------------------- the file as a whole
+def test_docker_compose_config_parses() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is missing: `make deps` installs it (Debian package docker-compose; it "
+                    "parses compose files without a Docker engine). CI installs it.")
+    done = subprocess.run([binary, "-f", str(COMPOSE_FILE), "config", "-q"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, f"docker-compose config failed:\n{done.stdout}{done.stderr}"
+    # Where Compose v2 is there too (not on this project's CI), the file must suit it as well.
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        done = subprocess.run([docker, "compose", "-f", str(COMPOSE_FILE), "config", "-q"], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"docker compose config failed:\n{done.stdout}{done.stderr}"
+
+
+def test_bind_mounts_and_build_files_exist(services) -> None:
+    for name, service in services.items():
+        for host, _ in bind_mounts(service):
+            assert host.exists(), f"{name} mounts {host.relative_to(REPO)}, which does not exist"
+            assert REPO in host.parents, f"{name} mounts {host}, outside the repository"
+        if "build" in service:
+            assert dockerfile_of(service).is_file(), f"{name}: no Dockerfile at {dockerfile_of(service)}"
+
+
+def test_every_image_is_pinned(services) -> None:
+    images = []
+    for name, service in services.items():
+        assert "image" in service, f"{name} has no image"
+        images.append((name, service["image"]))
+        if "build" in service:
+            images += [(f"{name} (FROM in {dockerfile_of(service).name})", i) for i in dockerfile_froms(dockerfile_of(service))]
+    for where, image in images:
+        tag = image_tag(image)
+        assert tag and tag != "latest" and "$" not in tag, f"{where}: image {image!r} is not pinned"
+
+
+def test_kafka_image_is_the_local_stacks_kafka_version(services) -> None:
+    pom = ET.parse(REPO / "include" / "mm2_stack" / "pom.xml").getroot()
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    assert pom.find("m:properties/m:kafka.version", ns).text == KAFKA_VERSION
+    kafka_images = [s["image"] for s in services.values() if s["image"].startswith("apache/kafka:")]
+    kafka_images += [i for i in dockerfile_froms(CONNECT_DOCKERFILE) if i.startswith("apache/kafka:")]
+    assert len(kafka_images) >= 4, kafka_images  # two brokers, the setup one-shot, the Connect image's base
+    assert {image_tag(i) for i in kafka_images} == {KAFKA_VERSION}
+    assert image_tag(services["connect"]["image"]) == KAFKA_VERSION
+
+
+def test_airflow_image_matches_requirements() -> None:
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE))
+    constraints = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (REPO / "constraints.txt").read_text(), re.MULTILINE))
+    (base,) = dockerfile_froms(AIRFLOW_DOCKERFILE)
+    m = re.fullmatch(r"apache/airflow:(\d+\.\d+\.\d+)-python(\d+\.\d+)", base)
+    assert m, f"the Airflow Dockerfile's base {base!r} is not apache/airflow:<version>-python<X.Y>"
+    assert m.group(1) == pins["apache-airflow"] == constraints["apache-airflow-core"]
+    # constraints.txt was resolved on Python 3.11 (its header; pyproject's target).
+    assert m.group(2) == "3.11"
+    text = AIRFLOW_DOCKERFILE.read_text()
+    assert "-r /opt/mm2-smoke/requirements.txt -c /opt/mm2-smoke/constraints.txt" in text
+    # The build context is the repository root: .dockerignore keeps all but the copied files out.
+    ignore = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert ignore[0] == "*"
+    copied = re.search(r"^COPY (.+) /opt/mm2-smoke/$", text, re.MULTILINE).group(1).split()
+    assert copied == ["requirements.txt", "constraints.txt"]
+    assert {f"!{c}" for c in copied} == set(ignore[1:])
+
+
+def test_published_ports_are_the_headers(services) -> None:
+    header = []
+    for line in COMPOSE_FILE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    said: dict[str, int] = {}
+    for line in header:
+        m = re.match(r"#\s+(\w[\w ]*?)\s{2,}(?:http://)?localhost:(\d+)\b", line)
+        if m:
+            said[m.group(1)] = int(m.group(2))
+    assert set(said) == set(HEADER_SERVICES), f"header lines with a localhost port: {said}"
+    assert any("docker compose up -d" in line for line in header)
+    every_published = {port for s in services.values() for port in published(s)}
+    assert every_published == set(said.values()), "a published port is missing from the header, or the reverse"
+    for label, port in said.items():
+        assert port in published(services[HEADER_SERVICES[label]]), f"{label}: {HEADER_SERVICES[label]} does not publish {port}"
+    for spec in (p for s in services.values() for p in s.get("ports", [])):
+        assert str(spec).startswith("127.0.0.1:"), f"{spec}: publish on the host's loopback only"
+    # Each published port reaches what listens in the container.
+    assert published(services["airflow-apiserver"])[said["Airflow UI"]] == 8080
+    assert published(services["grafana"])[said["Grafana"]] == 3000
+    assert published(services["prometheus"])[said["Prometheus"]] == prometheus_port(services)
+    rest = urlsplit(worker_props(services)["listeners"])
+    assert published(services["connect"])[said["Connect REST"]] == rest.port
+    for cluster, name in BROKERS.items():
+        e = env(services[name])
+        host_port = said[f"Kafka {cluster}"]
+        # The HOST listener advertises the published port, so that host clients are sent back to it.
+        assert listeners(e["KAFKA_ADVERTISED_LISTENERS"])["HOST"] == ("localhost", host_port)
+        assert published(services[name])[host_port] == listeners(e["KAFKA_LISTENERS"])["HOST"][1]
+
+
+def test_start_order(services) -> None:
+    one_shots = {n for n, s in services.items() if s.get("restart") == "no"}
+    assert one_shots == {"airflow-init", "kafka-setup", "mm2-connectors"}
+    for name, service in services.items():
+        deps = service.get("depends_on", {})
+        assert isinstance(deps, dict), f"{name}: use depends_on with conditions"
+        for dep, spec in deps.items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            condition = spec["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy: it has no healthcheck"
+            elif condition == "service_completed_successfully":
+                assert dep in one_shots, f"{name} waits for {dep} to complete: it is not a one-shot"
+            else:
+                pytest.fail(f"{name} -> {dep}: condition {condition!r} does not wait for readiness")
+    for name, service in services.items():
+        if name not in one_shots:
+            assert "healthcheck" in service, f"{name} has no healthcheck"
+    # No cycle (compose would refuse to start).
+    order: list[str] = []
+    pending = dict(services)
+    while pending:
+        ready = [n for n, s in pending.items() if set(s.get("depends_on", {})) <= set(order)]
+        assert ready, f"dependency cycle among {sorted(pending)}"
+        order += ready
+        for n in ready:
+            del pending[n]
+
+    def deps(name: str) -> dict[str, str]:
+        return {d: spec["condition"] for d, spec in services[name].get("depends_on", {}).items()}
+
+    for name in airflow_services(services):
+        if name != "airflow-init":
+            assert deps(name)["airflow-init"] == "service_completed_successfully", name
+        assert deps(name)["postgres"] == "service_healthy", name
+    assert deps("connect") == {"kafka-source": "service_healthy", "kafka-target": "service_healthy"}
+    assert deps("kafka-setup") == {"kafka-source": "service_healthy", "kafka-target": "service_healthy"}
+    assert deps("mm2-connectors") == {"connect": "service_healthy", "kafka-setup": "service_completed_successfully"}
+    assert deps("airflow-scheduler")["mm2-connectors"] == "service_completed_successfully"
+    assert deps("grafana")["prometheus"] == "service_healthy"
+
+
+def test_no_password_in_the_file(services) -> None:
+    for name, service in services.items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|SECRET|FERNET", key) and not key.endswith(("_CMD", "_FILE")):
+                assert re.fullmatch(r"\$\{\w+:-[^}]*\}", str(value)), (
+                    f"{name}: {key} must come from the environment (${{VAR:-default}}), not be written here")
+            if key.startswith("AIRFLOW_CONN_"):
+                assert "sasl.password" not in str(value) and "password" not in json.loads(value)
+
+
+def test_shell_scripts_parse() -> None:
+    scripts = sorted(DOCKER_DIR.rglob("*.sh"))
+    assert len(scripts) == 3, scripts
+    for script in scripts:
+        shell = "bash" if script.read_text().startswith("#!/usr/bin/env bash") else "sh"
+        done = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{script.name}: {done.stderr}"
+
+
+# ------------------------------------------------------------------------------------------- the chain
+def test_brokers_have_the_local_stacks_settings(services) -> None:
+    not_compared = {"controller.quorum.voters", "listeners", "advertised.listeners", "listener.security.protocol.map",
+                    "inter.broker.listener.name", "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol",
+                    "listener.name.sasl_ssl.plain.sasl.jaas.config", "ssl.keystore.type", "ssl.keystore.location",
+                    "ssl.truststore.type", "ssl.truststore.location", "authorizer.class.name", "super.users",
+                    "allow.everyone.if.no.acl.found", "log.dirs"}
+    cluster_ids = set()
+    for cluster, name in BROKERS.items():
+        e = env(services[name])
+        props = kafka_props(e)
+        local = broker_properties(local_config(), cluster, PASSWORDS)
+        assert not_compared <= set(local), "broker_properties changed: update this test"
+        for key, value in local.items():
+            if key not in not_compared:
+                assert props.get(key) == value, f"{name}: {key}={props.get(key)!r}, the local stack has {value!r}"
+        lst = listeners(props["listeners"])
+        advertised = listeners(props["advertised.listeners"])
+        assert advertised["PLAINTEXT"] == (name, lst["PLAINTEXT"][1])
+        assert props["controller.quorum.voters"] == f"1@{name}:{lst['CONTROLLER'][1]}"
+        assert props["log.dirs"] in {str(v) for v in named_volumes(services[name]).values()}
+        cid = e["CLUSTER_ID"]
+        assert len(cid) == 22 and len(base64.urlsafe_b64decode(cid + "==")) == 16 and not cid.startswith("-")
+        cluster_ids.add(cid)
+    assert len(cluster_ids) == 2, "the two clusters need different cluster ids"
+    # The test topic the one-shot creates is the smoke test's.
+    setup = env(services["kafka-setup"])
+    assert setup["TEST_TOPIC"] == NAMING.source_topic(1)
+    assert setup["SOURCE_BOOTSTRAP"] == bootstrap_of(services, "source")
+    assert setup["TARGET_BOOTSTRAP"] == bootstrap_of(services, "target")
+    assert not re.fullmatch(NAMING.topics_regex, setup["WARMUP_TOPIC"]), "the warm-up topic must not be mirrored"
+
+
+def test_worker_has_the_local_stacks_settings(services) -> None:
+    props = worker_props(services)
+    local = worker_properties(local_config(), PASSWORDS)
+    connection_keys = {"bootstrap.servers", "listeners", "rest.advertised.host.name", "rest.advertised.port"}
+    security = re.compile(r"^(producer\.|consumer\.|admin\.)?(security\.protocol|sasl\.|ssl\.)|^config\.providers")
+    for key, value in local.items():
+        if key not in connection_keys and not security.match(key):
+            assert props.get(key) == value, f"worker.properties: {key}={props.get(key)!r}, the local stack has {value!r}"
+    extra = set(props) - set(local)
+    assert not extra, f"worker.properties has settings the local stack has not: {extra}"
+    assert not any(security.match(k) for k in props), "PLAINTEXT: no security settings expected"
+    assert props["bootstrap.servers"] == bootstrap_of(services, "target"), "the worker's cluster is the target"
+    rest = urlsplit(props["listeners"])
+    assert props["rest.advertised.host.name"] == "connect" and int(props["rest.advertised.port"]) == rest.port
+    assert services["connect"]["command"][0] == "/opt/kafka/bin/connect-distributed.sh"
+
+
+def test_connectors_are_the_local_stacks(services) -> None:
+    files = connector_files(services)
+    local = connector_configs(local_config())
+    assert set(files) == set(local) == {NAMING.connector_name(k) for k in CONNECTOR_KINDS}
+    side_keys = re.compile(r"^(source|target)\.cluster\.(?!alias$)")
+    for name, config in files.items():
+        assert all(isinstance(v, str) for v in config.values()), f"{name}: Connect configs are strings"
+        for key, value in local[name].items():
+            if not side_keys.match(key):
+                assert config.get(key) == value, f"{name}: {key}={config.get(key)!r}, the local stack has {value!r}"
+        for side in ("source", "target"):
+            assert config[f"{side}.cluster.bootstrap.servers"] == bootstrap_of(services, side)
+            assert config[f"{side}.cluster.security.protocol"] == protocol_of(services, side)
+        assert set(config) - set(local[name]) <= {"name", "source.cluster.security.protocol",
+                                                 "target.cluster.security.protocol"}
+    source = files[NAMING.connector_name("MirrorSourceConnector")]
+    assert source["topics"] == NAMING.topics_regex
+    assert re.fullmatch(source["topics"], NAMING.source_topic(1))
+    assert not re.fullmatch(source["topics"], NAMING.remote_topic(NAMING.source_topic(1)))
+    assert int(source["refresh.topics.interval.seconds"]) <= 10
+    assert all(v == "1" for f in files.values() for k, v in f.items() if k.endswith("replication.factor"))
+
+
+def test_jmx_exporter_agent_rules_and_scrape_target(services) -> None:
+    jar, port, rules = javaagent(services)
+    # The jar is the one the Connect image downloads, the version the local stack runs.
+    version = dockerfile_arg(CONNECT_DOCKERFILE, "JMX_EXPORTER_VERSION")
+    assert JMX_EXPORTER_JAR == f"jmx_prometheus_javaagent-{version}.jar"
+    pom = (REPO / "include" / "mm2_stack" / "pom.xml").read_text()
+    assert f"<artifactId>jmx_prometheus_javaagent</artifactId><version>{version}</version>" in pom
+    assert re.fullmatch(r"[0-9a-f]{64}", dockerfile_arg(CONNECT_DOCKERFILE, "JMX_EXPORTER_SHA256"))
+    assert re.search(rf"^COPY --from=\S+ \S+ {re.escape(jar)}$", CONNECT_DOCKERFILE.read_text(), re.MULTILINE), (
+        f"the Connect image does not put the agent at {jar}")
+    assert host_path(services["connect"], rules) == EXPORTER_RULES.resolve()
+    # Prometheus scrapes that port on the connect service; the healthcheck asks it too.
+    config = yaml.safe_load(prometheus_config_path(services).read_text())
+    targets = [t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
+    assert targets == [f"connect:{port}"]
+    assert f"{port}/metrics" in " ".join(services["connect"]["healthcheck"]["test"])
+    assert f"{urlsplit(worker_props(services)['listeners']).port}/connectors" in " ".join(
+        services["connect"]["healthcheck"]["test"])
+
+
+def test_prometheus_rules_resolve_and_promtool_accepts_the_config(services, tmp_path) -> None:
+    path = prometheus_config_path(services)
+    config = yaml.safe_load(path.read_text())
+    rules_dir = REPO / "include" / "prometheus" / "rules"
+    expected = sorted(rules_dir.glob("*.yml"))
+    assert expected
+    found: list[Path] = []
+    host_globs = []
+    for pattern in config["rule_files"]:
+        assert pattern.startswith("/"), f"rule_files: {pattern!r} should be absolute"
+        host_glob = host_path(services["prometheus"], pattern)
+        host_globs.append(str(host_glob))
+        found += sorted(host_glob.parent.glob(host_glob.name))
+    assert found == expected, f"rule_files load {found}, expected every file of {rules_dir}"
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: `make deps` installs Debian's prometheus (it ships promtool)"
+    local = tmp_path / "prometheus.yml"
+    local.write_text(yaml.safe_dump({**config, "rule_files": host_globs}))
+    done = subprocess.run([promtool, "check", "config", str(local)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_grafana_provisions_the_datasource_the_dashboards_expect(services) -> None:
+    grafana = services["grafana"]
+    ds_files = sorted(host_path(grafana, "/etc/grafana/provisioning/datasources").glob("*.yml"))
+    datasources = [d for f in ds_files for d in yaml.safe_load(f.read_text())["datasources"]]
+    assert len(datasources) == 1
+    (ds,) = datasources
+    url = urlsplit(ds["url"])
+    assert (url.hostname, url.port) == ("prometheus", prometheus_port(services))
+    assert ds["isDefault"] is True
+    providers = [p for f in sorted(host_path(grafana, "/etc/grafana/provisioning/dashboards").glob("*.yml"))
+                 for p in yaml.safe_load(f.read_text())["providers"]]
+    assert len(providers) == 1
+    folder = host_path(grafana, providers[0]["options"]["path"])
+    assert folder == (REPO / "include" / "grafana" / "dashboards").resolve()
+    names = set(dashboards("runbook"))
+    assert names == {"mm2-replication", "mm2-detailed-metrics"}
+    for name in names:
+        doc = json.loads((folder / f"{name}.json").read_text())
+        variables = {v["name"]: v for v in doc["templating"]["list"] if v["type"] == "datasource"}
+        assert variables, f"{name}: no datasource variable"
+        for variable in variables.values():
+            # A datasource variable without a current value opens on the default datasource of its type.
+            assert variable["query"] == ds["type"], f"{name}: variable wants {variable['query']}, provisioned {ds['type']}"
+        uids = datasource_uids(doc)
+        fixed = {u for u in uids if not str(u).startswith("$")}
+        assert fixed <= {ds["uid"]}, f"{name} names datasource uids {fixed}, provisioned {ds['uid']}"
+        assert {u[2:-1] for u in uids - fixed} <= set(variables), f"{name}: panels use an unknown variable"
+    home = env(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert host_path(grafana, home).is_file()
+
+
+# ------------------------------------------------------------------------------------------------ Airflow
+def test_airflow_services_mount_the_project_and_import_it(services) -> None:
+    for name, service in airflow_services(services).items():
+        mounts = {host: target for host, target in bind_mounts(service)}
+        for folder in ("dags", "plugins", "include"):
+            assert (REPO / folder).resolve() in mounts, f"{name} does not mount {folder}/"
+        assert mounts[(REPO / "dags").resolve()] == PurePosixPath("/opt/airflow/dags"), "Airflow's dags_folder"
+        assert mounts[(REPO / "plugins").resolve()] == PurePosixPath("/opt/airflow/plugins"), "Airflow's plugins_folder"
+        e = env(service)
+        pythonpath = e["PYTHONPATH"].split(":")
+        assert str(mounts[(REPO / "include").resolve()]) in pythonpath, f"{name}: include/ is not importable"
+        assert str(mounts[(REPO / "plugins").resolve()]) in pythonpath, f"{name}: plugins/ is not on PYTHONPATH"
+        report_dir = PurePosixPath(e["MM2_SMOKE_REPORT_DIR"])
+        assert report_dir in named_volumes(service).values(), f"{name}: reports are not on a volume"
+        assert e["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:8080/")
+        assert "KAFKA_TOOLS_CLASSPATH" not in e, "no Kafka jars in the Airflow image (see the header)"
+
+
+def test_airflow_connections_are_the_local_stacks_and_reach_the_services(services, monkeypatch) -> None:
+    from airflow.sdk import BaseHook
+
+    local = {k: json.loads(v)["conn_type"] for k, v in airflow_env(local_config(), PASSWORDS).items()
+             if k.startswith("AIRFLOW_CONN_")}
+    assert local == CONNECTIONS, "the local stack's connections changed: update docker-compose.yaml and this test"
+    rest_port = urlsplit(worker_props(services)["listeners"]).port
+    envs = {name: env(s) for name, s in airflow_services(services).items()}
+    first = next(iter(envs.values()))
+    for name, e in envs.items():
+        for var in CONNECTIONS:
+            assert var in e, f"{name} lacks {var}"
+            assert e[var] == first[var], f"{name}: {var} differs from the other Airflow services"
+    for var in CONNECTIONS:
+        monkeypatch.setenv(var, first[var])
+    conn = {var: BaseHook.get_connection(var.removeprefix("AIRFLOW_CONN_").lower()) for var in CONNECTIONS}
+    for var, conn_type in CONNECTIONS.items():
+        assert conn[var].conn_type == conn_type, var
+    for cluster in ("source", "target"):
+        extra = conn[f"AIRFLOW_CONN_KAFKA_{cluster.upper()}"].extra_dejson
+        assert extra["bootstrap.servers"] == bootstrap_of(services, cluster)
+        assert extra.get("security.protocol", "PLAINTEXT") == protocol_of(services, cluster)
+    prom, connect = conn["AIRFLOW_CONN_PROMETHEUS"], conn["AIRFLOW_CONN_KAFKA_CONNECT"]
+    assert (prom.host, prom.port, prom.schema) == ("prometheus", prometheus_port(services), "http")
+    assert (connect.host, connect.port, connect.schema) == ("connect", rest_port, "http")
+
+
+def test_airflow_secrets_come_from_the_init_script(services, tmp_path) -> None:
+    init = services["airflow-init"]
+    script = host_path(init, init["entrypoint"][-1])
+    assert script == DOCKER_DIR / "airflow" / "init.sh"
+    e = env(init)
+    secrets_mount = named_volumes(init)["airflow-secrets"]
+    # The stub `airflow` records what the script asks of it.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "airflow").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/airflow-calls\n')
+    (bin_dir / "airflow").chmod(0o755)
+    secrets_dir = tmp_path / "secrets"
+    run_env = {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin", "SECRETS_DIR": str(secrets_dir),
+               "AIRFLOW_ADMIN_USER": e["AIRFLOW_ADMIN_USER"], "AIRFLOW_ADMIN_PASSWORD": "first"}
+
+    def run() -> None:
+        done = subprocess.run(["bash", str(script)], env=run_env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run()
+    jwt, fernet = (secrets_dir / "jwt_secret").read_text(), (secrets_dir / "fernet_key").read_text()
+    api_key = (secrets_dir / "api_secret_key").read_text()
+    for secret in (jwt, api_key):
+        assert len(secret) >= 32 and secret.strip() == secret, "no newline in a secret file (Airflow's _CMD output)"
+    assert jwt != api_key
+    from cryptography.fernet import Fernet
+
+    Fernet(fernet.encode())  # a valid key, no newline
+    assert json.loads((secrets_dir / "simple_auth_manager_passwords.json").read_text()) == {"admin": "first"}
+    assert all((p.stat().st_mode & 0o077) == 0 for p in secrets_dir.iterdir()), "secrets readable by others"
+    assert (tmp_path / "airflow-calls").read_text().split("\n")[0] == "db migrate"
+    run_env["AIRFLOW_ADMIN_PASSWORD"] = "second"
+    run()
+    assert (secrets_dir / "jwt_secret").read_text() == jwt and (secrets_dir / "fernet_key").read_text() == fernet
+    assert (secrets_dir / "api_secret_key").read_text() == api_key
+    assert json.loads((secrets_dir / "simple_auth_manager_passwords.json").read_text()) == {"admin": "second"}
+    # The services read those files where the init script writes them, and Airflow takes them as they are.
+    common = env(services["airflow-scheduler"])
+    files = {"AIRFLOW__API_AUTH__JWT_SECRET_CMD": "jwt_secret", "AIRFLOW__API__SECRET_KEY_CMD": "api_secret_key",
+             "AIRFLOW__CORE__FERNET_KEY_CMD": "fernet_key"}
+    for var, file in files.items():
+        assert common[var] == f"cat {secrets_mount / file}", var
+    assert common["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(
+        secrets_mount / "simple_auth_manager_passwords.json")
+    assert common["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == f"{e['AIRFLOW_ADMIN_USER']}:admin"
+    for name, service in airflow_services(services).items():
+        assert named_volumes(service).get("airflow-secrets") == secrets_mount, f"{name} lacks the secrets volume"
+    code = ("from airflow.configuration import conf; import json; "
+            "print(json.dumps([conf.get('api_auth', 'jwt_secret'), conf.get('api', 'secret_key'), "
+            "conf.get('core', 'fernet_key')]))")
+    check_env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home")}
+    for var, file in files.items():
+        check_env[var] = f"cat {secrets_dir / file}"
+    done = subprocess.run([sys.executable, "-c", code], env=check_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [jwt, api_key, fernet]
+
+
+# ----------------------------------------------------------------------- the connector one-shot's script
+class _FakeConnect(BaseHTTPRequestHandler):
+    """Connect's REST API as the script sees it: one 409 (rebalance) per connector, then 201/200; the source
+    connector first reports no task, then one."""
+
+    puts: list[tuple[str, dict]] = []
+    known: set[str] = set()
+    conflicts: set[str] = set()
+    status_calls: dict[str, int] = {}
+    put_status = 0  # 0: normal; else answer every PUT with this status
+
+    def _send(self, status: int, body: Any) -> None:
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/connectors":
+            return self._send(200, sorted(self.known))
+        m = re.fullmatch(r"/connectors/([^/]+)/status", self.path)
+        if not m:
+            return self._send(404, {"error_code": 404})
+        from urllib.parse import unquote
+
+        name = unquote(m.group(1))
+        n = self.status_calls[name] = self.status_calls.get(name, 0) + 1
+        tasks = [] if name.endswith("MirrorSourceConnector") and n < 2 else [
+            {"id": 0, "state": "RUNNING", "worker_id": "connect:8083"}]
+        self._send(200, {"name": name, "connector": {"state": "RUNNING", "worker_id": "connect:8083"},
+                         "tasks": tasks, "type": "source"})
+
+    def do_PUT(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.put_status:
+            return self._send(self.put_status, {"error_code": self.put_status, "message": "bad config"})
+        if self.path not in self.conflicts:
+            self.conflicts.add(self.path)
+            return self._send(409, {"error_code": 409, "message": "rebalance in progress"})
+        self.puts.append((self.path, body))
+        created = self.path not in self.known
+        self.known.add(self.path)
+        self._send(201 if created else 200, {"name": body.get("name"), "config": body})
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_connect():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _FakeConnect)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    _FakeConnect.puts, _FakeConnect.known, _FakeConnect.conflicts = [], set(), set()
+    _FakeConnect.status_calls, _FakeConnect.put_status = {}, 0
+
+
+def test_connector_script_puts_each_config_idempotently_and_waits(services, fake_connect) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is missing on this host (the script runs in the curlimages/curl image)")
+    one_shot = services["mm2-connectors"]
+    script = host_path(one_shot, one_shot["entrypoint"][-1])
+    folder = host_path(one_shot, env(one_shot)["CONNECTORS_DIR"])
+    run_env = {"PATH": os.environ["PATH"], "CONNECT_URL": fake_connect, "CONNECTORS_DIR": str(folder),
+               "TIMEOUT_S": "30"}
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", str(script)], env=run_env, capture_output=True, text=True, timeout=90)
+
+    done = run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = connector_files(services)
+    expected = {connector_path(name) + "/config": cfg for name, cfg in files.items()}
+    assert dict(_FakeConnect.puts) == expected, "PUT paths must be the URL-encoded names, bodies the JSON files"
+    assert _FakeConnect.status_calls[NAMING.connector_name("MirrorSourceConnector")] >= 2, "did not wait for a task"
+    for name in files:
+        assert f"{name} is RUNNING" in done.stdout
+    done = run()  # again: updates, no error
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(_FakeConnect.puts) == 2 * len(files) and "updated" in done.stdout
+    _FakeConnect.put_status = 400
+    done = run()
+    assert done.returncode == 1 and "HTTP 400" in done.stderr and "bad config" in done.stderr
+
+
+def test_connector_script_fails_when_connect_does_not_answer(services) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is missing on this host (the script runs in the curlimages/curl image)")
+    one_shot = services["mm2-connectors"]
+    script = host_path(one_shot, one_shot["entrypoint"][-1])
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ["PATH"], "CONNECT_URL": "http://127.0.0.1:9", "TIMEOUT_S": "3",
+                               "CONNECTORS_DIR": str(host_path(one_shot, env(one_shot)["CONNECTORS_DIR"]))})
+    assert done.returncode == 1 and "did not answer within 3s" in done.stderr
