@@ -24,6 +24,7 @@ from mm2_smoke.verdict import (
     check_produce,
     check_replication,
     check_target_count,
+    confirm_by_target_count,
     reset_aware_growth,
 )
 
@@ -260,7 +261,7 @@ def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, rep
     else:
         checks.append(Check("1.4", "messages_on_target", None, "all delivered", Status.UNKNOWN, "step_1_4_target_count",
                             "step 1.4 did not finish: see its task log"))
-    return checks, notes
+    return confirm_by_target_count(checks), notes
 
 
 def utc_now_iso() -> str:

@@ -176,6 +176,25 @@ def _growth(name: str, before: dict[str, Sample], after: dict[str, Sample], grow
     return d, why, 0
 
 
+RESET_SHORTFALL = ("a counter reset (MM2 task restart) during the run may have lost up to one scrape interval of "
+                   "counts, so a shortfall is not evidence of loss: step 1.4 counts the messages exactly")
+
+
+def confirm_by_target_count(checks: list[Check]) -> list[Check]:
+    """Step 1.2 checks left UNKNOWN by a counter reset become GO when step 1.4 found every delivered message on
+    the target exactly (the reset lost counts, not records): positive evidence from the target itself."""
+    count = next((c for c in checks if c.name == "messages_on_target"), None)
+    if count is None or count.status is not Status.GO:
+        return checks
+    out = []
+    for c in checks:
+        if c.step == "1.2" and c.status is Status.UNKNOWN and c.reason == RESET_SHORTFALL:
+            c = Check(c.step, c.name, c.value, c.threshold, Status.GO,
+                      f"{c.evidence}; confirmed by step 1.4: every delivered message is on the target")
+        out.append(c)
+    return out
+
+
 def _reset_note(resets: int) -> str:
     return f" [{resets} counter reset(s) in the window: counted across them]" if resets else ""
 
@@ -202,8 +221,7 @@ def check_replication(before: dict[str, Sample], after: dict[str, Sample], deliv
     ev_poll = after["poll_total"].query + _reset_note(poll_resets)
     ev_write = after["write_total"].query + _reset_note(write_resets)
     need = f">= +{delivered}"
-    reset_why = ("a counter reset (MM2 task restart) during the run may have lost up to one scrape interval of "
-                 "counts, so a shortfall is not evidence of loss: step 1.4 counts the messages exactly")
+    reset_why = RESET_SHORTFALL
 
     if poll_d is None:
         checks.append(_unknown("1.2", "poll_total_increase", need, ev_poll, poll_why))

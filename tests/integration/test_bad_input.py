@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 FAST = {"num_messages": 20, "messages_per_second": 200, "write_stall_timeout_s": 5, "replication_timeout_s": 30,
         "count_timeout_s": 15}
 RUNS: list[tuple[str, DagRunResult]] = []
+WEBHOOK = ""
 
 
 class FakeApi(BaseHTTPRequestHandler):
@@ -33,6 +34,11 @@ class FakeApi(BaseHTTPRequestHandler):
 
     mode = "500"
     hits = 0
+    posted: list[bytes] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the alert webhook
+        type(self).posted.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        self._send(200, {"ok": True})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         type(self).hits += 1
@@ -86,8 +92,11 @@ def fake_api() -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def bad_home(live_stack, tmp_path_factory) -> Path:
-    """One Airflow home for every bad-input run: the secret scan reads all of it afterwards."""
+def bad_home(live_stack, tmp_path_factory, fake_api) -> Path:
+    """One Airflow home for every bad-input run: the secret scan reads all of it afterwards. Alerts go to the
+    fake server (which records them for the scan)."""
+    global WEBHOOK
+    WEBHOOK = http_conn(fake_api)
     home = tmp_path_factory.mktemp("airflow_bad_input")
     ensure_db(airflow_env(live_stack, home))
     return home
@@ -116,6 +125,7 @@ def http_conn(port: int, **extra: object) -> str:
 def run(live_stack, home: Path, case: str, conf: dict | None = None, env: dict[str, str] | None = None,
         timeout_s: float = 400) -> tuple[DagRunResult, str]:
     """Run the DAG; return the result and everything a user sees of it (report reasons, diagnoses, output)."""
+    env = {"AIRFLOW_CONN_ALERT_WEBHOOK": WEBHOOK, **(env or {})}
     result = dags_test(airflow_env(live_stack, home, env), {**FAST, **(conf or {})}, timeout_s=timeout_s)
     RUNS.append((case, result))
     seen = result.output
@@ -258,3 +268,72 @@ def test_connect_rest_error_is_named_in_the_diagnosis(live_stack, bad_home, fake
     causes = " ".join(f"{d['cause']} {d['action']}" for d in report.get("diagnoses", []))
     for word in words:
         assert word in causes, (word, causes)
+
+
+# --- TLS posture and secrets ----------------------------------------------------------------------
+def test_hostname_verification_turned_off_is_said_in_the_report(live_stack, bad_home, stack_env) -> None:
+    """A GO run whose source connection turns hostname verification off: the report says so."""
+    env = {"AIRFLOW_CONN_KAFKA_SOURCE": kafka_conn(stack_env, "AIRFLOW_CONN_KAFKA_SOURCE",
+                                                   ssl__endpoint__identification__algorithm="none"),
+           "AIRFLOW_CONN_ALERT_WEBHOOK": WEBHOOK}
+    result = dags_test(airflow_env(live_stack, bad_home, env), FAST)
+    RUNS.append(("hostname verification off", result))
+    r = result.report
+    assert r is not None, result.output[-4000:]
+    assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
+    assert any("kafka_source: TLS hostname verification is OFF" in n for n in r["notes"]), r["notes"]
+    assert "kafka_target: TLS, certificate verification on, hostname verification on" in r["tls"]
+    assert "hostname verification is OFF" in result.report_path.with_suffix(".md").read_text()
+
+
+def _bomber_outputs(live_stack, stack_env: dict[str, str]) -> list[str]:
+    """The bombers' output with the right and with a wrong password (password given by environment)."""
+    import os
+    import sys
+
+    from mm2_stack.config import REPO_ROOT
+
+    tools = REPO_ROOT / "include" / "kafka-consumer-producer"
+    base = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT / "include")])}
+    outs = []
+    for password in (stack_env["KAFKA_PASS"], "not-the-password"):
+        env = {**base, "KAFKA_PASS": password}
+        common = ["--bootstrap-servers", stack_env["KAFKA_SOURCE"], "--security-protocol", "SASL_SSL",
+                  "--sasl-mechanism", "PLAIN", "--username", stack_env["KAFKA_USER"], "--ssl-ca-location",
+                  stack_env["KAFKA_CA"]]
+        for argv in ([sys.executable, str(tools / "kafka_producer_bomber.py"), *common, "--topic-prefix",
+                      "test-prometheus", "--num-topics", "1", "--num-messages", "20", "--messages-per-second", "200",
+                      "--debug"],
+                     [sys.executable, str(tools / "kafka_consumer_bomber.py"), *common, "--topic-prefix",
+                      "test-prometheus", "--until-end", "--debug"]):
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+            outs.append(done.stdout + done.stderr)
+    return outs
+
+
+def test_no_password_in_any_artifact(live_stack, bad_home, stack_env) -> None:
+    """Task logs, XComs and rendered fields (the metadata DB), reports, alert payloads, `airflow dags test`
+    output, the bombers' output: none holds a SASL password (the stack's or the wrong one tried above)."""
+    secrets = json.loads(live_stack.secrets_file.read_text())
+    needles = {f"password of {user}": pw for user, pw in secrets.items()}
+    needles["the wrong password"] = "not-the-password"
+    assert len(RUNS) >= 20, f"the scan needs the catalogue's runs first ({len(RUNS)} ran)"
+    assert any(r.report and r.report["verdict"] == "GO" for _c, r in RUNS), "a GO run must be among the scanned"
+    assert FakeApi.posted, "no alert reached the webhook: the alert payloads would not be scanned"
+    found = []
+    files = [p for p in bad_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files) and any("logs" in p.parts for p in files)
+    for path in files:
+        data = path.read_bytes()
+        found += [f"{what} in {path}" for what, pw in needles.items() if pw.encode() in data]
+    for case, result in RUNS:
+        found += [f"{what} in the output of run '{case}'" for what, pw in needles.items() if pw in result.output]
+    for body in FakeApi.posted:
+        found += [f"{what} in an alert payload" for what, pw in needles.items() if pw.encode() in body]
+    bomber = _bomber_outputs(live_stack, stack_env)
+    assert any("authentication failed" in out.lower() for out in bomber), bomber
+    for out in bomber:
+        found += [f"{what} in the bombers' output" for what, pw in needles.items() if pw in out]
+    print(f"secret scan: {len(files)} files, {len(RUNS)} run outputs, {len(FakeApi.posted)} alerts, "
+          f"{len(bomber)} bomber outputs: {len(found)} hit(s)")
+    assert not found, found

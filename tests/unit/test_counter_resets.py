@@ -90,3 +90,23 @@ def test_parse_range_series_reads_every_series_and_drops_nan() -> None:
     assert parse_range_series("q", 500, "oops")[1].startswith("Prometheus answered HTTP 500 with a non-JSON")
     assert "string" in parse_range_series("q", 200, json.dumps(
         {"status": "success", "data": {"resultType": "string", "result": [1, "x"]}}))[1]
+
+
+def test_reset_shortfall_is_confirmed_only_by_an_exact_target_count() -> None:
+    from mm2_smoke.verdict import Check, confirm_by_target_count
+
+    growth = {"poll_total": Growth(147.0, "", 1), "write_total": Growth(147.0, "", 1),
+              "topic_record_count": Growth(147.0, "", 1)}
+    checks = check_replication(counters(1000, 1000, 500), counters(60, 60, 60), 150, S, "timeout", growth)
+    go_count = Check("1.4", "messages_on_target", 150, "150", Status.GO, "consumer")
+    confirmed = {c.name: c for c in confirm_by_target_count([*checks, go_count])}
+    assert confirmed["poll_total_increase"].status is Status.GO
+    assert "confirmed by step 1.4" in confirmed["poll_total_increase"].evidence
+    missing = Check("1.4", "messages_on_target", 140, "150", Status.NOGO, "consumer", "10 missing")
+    kept = {c.name: c for c in confirm_by_target_count([*checks, missing])}
+    assert kept["poll_total_increase"].status is Status.UNKNOWN
+    # A shortfall without a reset is never upgraded.
+    plain = check_replication(counters(0, 0, 0), counters(50, 50, 50), 150, S, "timeout",
+                              {k: Growth(50.0) for k in growth})
+    assert {c.name: c for c in confirm_by_target_count([*plain, go_count])}["poll_total_increase"].status \
+        is Status.NOGO
