@@ -52,7 +52,7 @@ constraints: venv
 	  .venv/bin/pip freeze | grep -v '^-e' ) > constraints.txt
 
 clean: stack-down
-	rm -rf .stack/run .airflow
+	rm -rf .stack/run .airflow test-artifacts
 
 bench: deps ## the load tools vs Kafka's own tools on the local stack (prints numbers; BENCH_ARGS="--rate-seconds 10")
 	$(PY) bench/run_bench.py $(BENCH_ARGS)

@@ -311,7 +311,18 @@ def _bomber_outputs(live_stack, stack_env: dict[str, str]) -> list[str]:
     return outs
 
 
-def test_no_password_in_any_artifact(live_stack, bad_home, stack_env) -> None:
+def _what_the_user_sees(result: DagRunResult) -> str:
+    r = result.report
+    if r is None:  # refused before the run started (Params schema): the CLI's error
+        lines = [ln for ln in result.output.splitlines() if "Invalid" in ln or "Error" in ln or "error" in ln]
+        return lines[-1][:300] if lines else result.output[-300:]
+    first = next((c for c in r["failed_checks"] if c["reason"]), None)
+    diag = (r.get("diagnoses") or [{}])[0].get("cause", "")
+    return (f"{first['step']} {first['name']}: {first['reason'][:300]}" if first else "") + \
+        (f" | diagnosis: {diag[:150]}" if diag else "")
+
+
+def test_no_password_in_any_artifact(live_stack, bad_home, stack_env, record_number) -> None:
     """Task logs, XComs and rendered fields (the metadata DB), reports, alert payloads, `airflow dags test`
     output, the bombers' output: none holds a SASL password (the stack's or the wrong one tried above)."""
     secrets = json.loads(live_stack.secrets_file.read_text())
@@ -322,7 +333,9 @@ def test_no_password_in_any_artifact(live_stack, bad_home, stack_env) -> None:
     assert FakeApi.posted, "no alert reached the webhook: the alert payloads would not be scanned"
     found = []
     files = [p for p in bad_home.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".db" for p in files) and any("logs" in p.parts for p in files)
+    # XComs and rendered fields live in the metadata DB; `airflow dags test` writes task logs to its output.
+    assert any(p.suffix == ".db" for p in files) and any(p.parent.name == "reports" for p in files)
+    assert any("produced: sent" in r.output for _c, r in RUNS), "the task logs are not in the scanned outputs"
     for path in files:
         data = path.read_bytes()
         found += [f"{what} in {path}" for what, pw in needles.items() if pw.encode() in data]
@@ -334,6 +347,9 @@ def test_no_password_in_any_artifact(live_stack, bad_home, stack_env) -> None:
     assert any("authentication failed" in out.lower() for out in bomber), bomber
     for out in bomber:
         found += [f"{what} in the bombers' output" for what, pw in needles.items() if pw in out]
-    print(f"secret scan: {len(files)} files, {len(RUNS)} run outputs, {len(FakeApi.posted)} alerts, "
-          f"{len(bomber)} bomber outputs: {len(found)} hit(s)")
+    for case, result in RUNS:
+        verdict = result.report["verdict"] if result.report else "refused"
+        record_number(f"bad input [{case}] -> {verdict} in {result.seconds:.1f} s: {_what_the_user_sees(result)}")
+    record_number(f"secret scan: {len(files)} files, {len(RUNS)} run outputs, {len(FakeApi.posted)} alerts, "
+                  f"{len(bomber)} bomber outputs: {len(found)} hit(s)")
     assert not found, found

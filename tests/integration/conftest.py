@@ -1,0 +1,46 @@
+"""Fixtures of the integration tests that only some tests request: each starts on first use."""
+
+from __future__ import annotations
+
+import pytest
+
+from mm2_stack.config import StackConfig
+
+_STARTED_SERVERS: list = []  # the airflow_server of this session, while it runs
+
+
+@pytest.fixture(scope="session")
+def airflow_server(live_stack: StackConfig, tmp_path_factory, record_number):
+    """Airflow as `make ui` starts it (`mm2_stack.ui.AirflowServer`: airflow standalone on SQLite with the stack's
+    connections; scheduler, triggerer, dag-processor, API server; runs only when triggered), in a temporary
+    AIRFLOW_HOME, healthy and with the DAG parsed.
+
+    Port: 18180 + MM2_STACK_PORT_OFFSET (next to a running `make ui` on 18080), or the next free block of three.
+    Stopped (every process it started) after the last test of the session that uses it.
+    """
+    from mm2_stack.ui import TEST_UI_PORT, AirflowServer, free_port_block, port_offset
+
+    home = tmp_path_factory.mktemp("airflow_ui_home")
+    # Two runs may overlap (test_airflow_ui_concurrent): each must count only its own messages.
+    server = AirflowServer(live_stack, home, free_port_block(TEST_UI_PORT + port_offset(live_stack)),
+                           extra_env={"MM2_SMOKE_MAX_ACTIVE_RUNS": "2"})
+    with server:  # start + wait_ready (StackError with standalone.log's tail if it cannot) ... stop
+        record_number(f"airflow standalone: healthy and DAG parsed {server.ready_seconds:.1f} s after start "
+                      f"(port {server.port}, home {home})")
+        _STARTED_SERVERS.append(server)
+        try:
+            yield server
+        finally:
+            _STARTED_SERVERS.remove(server)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop airflow_server after its last test rather than at the end of the session: an idle Airflow (scheduler,
+    dag-processor, triggerer, API server) would take CPU from the timing-sensitive tests that follow."""
+    if not _STARTED_SERVERS or "airflow_server" not in getattr(item, "fixturenames", ()):
+        return
+    items = item.session.items
+    later = items[items.index(item) + 1:] if item in items else []
+    if not any("airflow_server" in getattr(other, "fixturenames", ()) for other in later):
+        for server in _STARTED_SERVERS:
+            server.stop()  # the fixture's own stop at the session's end is then a no-op
