@@ -289,12 +289,12 @@ def mm2_smoke_test() -> None:
         Its only upstream tasks are the diagnostics (the report is pulled, not passed): on GO they are all
         skipped, and so is this task.
         """
-        from mm2_smoke.diagnosis import rank
+        from mm2_smoke.diagnosis import rank, setup_diagnoses
         from mm2_smoke.report import render_markdown, with_diagnoses, write_report
 
         ti = get_current_context()["ti"]
         report = ti.xcom_pull(task_ids="checklist")
-        found: list[dict[str, Any]] = []
+        found: list[dict[str, Any]] = [d.to_dict() for d in setup_diagnoses(report["checks"])]
         for task_id in diagnose.children:
             found += ti.xcom_pull(task_ids=task_id) or []
         ranked = [d.to_dict() for d in rank(found)]

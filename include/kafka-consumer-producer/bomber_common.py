@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -140,6 +141,9 @@ def write_json(path: Path | None, data: dict[str, Any]) -> None:
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run a CLI's ``main``: bad input and connection failures become one ``error:`` line, never a traceback."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    # Ctrl-C (SIGINT) stops the run cleanly even when it was started in the background by a shell or nohup,
+    # which start it with SIGINT ignored (Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return main(argv)

@@ -32,6 +32,7 @@ TOPIC_NOT_CREATED = "topic_not_created"
 METRICS = "metrics_unavailable"
 DIAGNOSTIC_FAILED = "diagnostic_failed"
 NO_CAUSE_FOUND = "no_cause_found"
+SMOKE_SETUP = "smoke_test_setup"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,19 @@ def rank(diagnoses: Iterable[Diagnosis | dict[str, Any]]) -> list[Diagnosis]:
         if d.cause_id not in best or d.score > best[d.cause_id].score:
             best[d.cause_id] = d
     return sorted(best.values(), key=lambda d: -d.score)
+
+
+def setup_diagnoses(checks: Sequence[dict[str, Any]]) -> list[Diagnosis]:
+    """The smoke test's own input is what failed (Params, connections, its producer's connection): say so first,
+    before anything about MM2, with the check's reason (which names the input and the fix) as the evidence."""
+    out = []
+    for c in checks:
+        own = c["step"] == "pre" or (c["name"] == "messages_produced" and c["status"] == "UNKNOWN")
+        if own and c["status"] != "GO" and c.get("reason"):
+            out.append(Diagnosis(METRICS_UNAVAILABLE, SMOKE_SETUP, "the smoke test's own input or connection is "
+                                 "wrong: nothing about MM2 was measured", c["reason"],
+                                 "fix the input named in the evidence, then rerun the smoke test", 99))
+    return out[:1]
 
 
 # --- which diagnostics to run -------------------------------------------------------------------
@@ -377,9 +391,16 @@ def diagnose_metrics(f: MetricsFacts, symptom: str = METRICS_UNAVAILABLE) -> lis
     if f.prometheus.status is None:
         return [Diagnosis(symptom, METRICS, "Prometheus is unreachable", f.prometheus.error or "",
                           "start Prometheus / check the prometheus connection", 96)]
-    if f.prometheus.status != 200:
-        return [Diagnosis(symptom, METRICS, f"Prometheus answers HTTP {f.prometheus.status}", str(f.prometheus.body),
-                          "check Prometheus' log", 80)]
+    if f.prometheus.status in (401, 403):
+        return [Diagnosis(symptom, METRICS, f"Prometheus refused the credentials (HTTP {f.prometheus.status})",
+                          str(f.prometheus.body)[:200], "set the login/password of Airflow connection 'prometheus'",
+                          85)]
+    if f.prometheus.status != 200 or not isinstance(f.prometheus.body, dict):
+        what = f"HTTP {f.prometheus.status}" + ("" if isinstance(f.prometheus.body, dict) else ", not Prometheus' "
+                                                 "JSON API")
+        return [Diagnosis(symptom, METRICS, f"Prometheus answers {what}", str(f.prometheus.body)[:200],
+                          "check that connection 'prometheus' points at Prometheus (host, port, schema, path "
+                          "prefix), then Prometheus' log", 80)]
     out: list[Diagnosis] = []
     down = [t for t in f.targets if t.get("health") != "up"]
     if down:

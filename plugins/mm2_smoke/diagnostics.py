@@ -185,10 +185,10 @@ def metrics_diagnostic(prom: Any, settings: SmokeSettings) -> list[dict[str, Any
         expected = [names.poll_total, names.write_total, names.mirror("record_count")]
         other = next((p for p in PROFILES if p != settings.metric_profile), None)
         other_present = False
-        if answer.status == 200:
+        if answer.status == 200 and isinstance(answer.body, dict):
             targets = answer.body.get("data", {}).get("activeTargets", [])
             values = prom.get_json("api/v1/label/__name__/values")
-            if values.status == 200:
+            if values.status == 200 and isinstance(values.body, dict):
                 all_names = set(values.body.get("data", []))
                 present = [n for n in expected if n in all_names]
                 if other:

@@ -19,7 +19,7 @@ from mm2_smoke.connections import (
     missing_message,
     tls_posture,
 )
-from mm2_smoke.promql import Sample, parse_instant, parse_range, parse_range_series
+from mm2_smoke.promql import Sample, parse_instant, parse_range_series
 
 
 class ConnectionMissingError(RuntimeError):
@@ -151,17 +151,20 @@ class PrometheusHook(_ReadOnlyHttpHook):
             return Sample(promql, error=f"{sample.error} ({self.hint(status)})", series=sample.series)
         return sample
 
-    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[list[tuple[float, float]], str | None]:
+    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float
+                    ) -> tuple[list[tuple[float, float]], str | None]:
         """A range query of a one-series expression: ``([(t, v), ...], error or None)``."""
-        status, body, error = self._get("api/v1/query_range",
-                                        {"query": promql, "start": start_s, "end": end_s, "step": step_s})
+        series, error = self.query_range_series(promql, start_s, end_s, step_s)
         if error is not None:
             return [], error
-        return parse_range(promql, status, body)  # type: ignore[arg-type]
+        if len(series) > 1:
+            return [], f"expected one series, got {len(series)}: aggregate the query"
+        return (series[0] if series else []), None
 
     def query_range_series(self, promql: str, start_s: float, end_s: float, step_s: float
                            ) -> tuple[list[list[tuple[float, float]]], str | None]:
-        """A range query of any number of series: ``([[(t, v), ...] per series], error or None)``."""
+        """A range query of any number of series: ``([[(t, v), ...] per series], error or None)``; NaN points
+        are dropped (no data there)."""
         status, body, error = self._get("api/v1/query_range",
                                         {"query": promql, "start": start_s, "end": end_s, "step": step_s})
         if error is not None:

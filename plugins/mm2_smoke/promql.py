@@ -99,22 +99,12 @@ def parse_instant(query: str, status_code: int, body: str | bytes) -> Sample:
 
 def parse_range(query: str, status_code: int, body: str | bytes) -> tuple[list[tuple[float, float]], str | None]:
     """Turn the answer to ``/api/v1/query_range`` of a one-series query into ``[(t, value)]`` or an error."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return [], f"Prometheus answered HTTP {status_code} with a non-JSON body"
-    if status_code != 200 or not isinstance(doc, dict) or doc.get("status") != "success":
-        return [], f"Prometheus answered HTTP {status_code}: {doc.get('error') if isinstance(doc, dict) else doc}"
-    result = (doc.get("data") or {}).get("result") or []
-    if not result:
-        return [], None
-    if len(result) > 1:
-        return [], f"expected one series, got {len(result)}: aggregate the query"
-    try:
-        return [(float(t), float(v)) for t, v in result[0]["values"]], None
-    except (TypeError, ValueError, KeyError) as exc:
-        return [], f"Prometheus returned a value that is not a number: {exc}"
+    series, error = parse_range_series(query, status_code, body)
+    if error is not None:
+        return [], error
+    if len(series) > 1:
+        return [], f"expected one series, got {len(series)}: aggregate the query"
+    return (series[0] if series else []), None
 
 
 def parse_range_series(query: str, status_code: int, body: str | bytes

@@ -32,7 +32,8 @@ WEBHOOK = ""
 class FakeApi(BaseHTTPRequestHandler):
     """Answers every GET as ``mode`` says: what a broken Prometheus or Connect REST could answer."""
 
-    mode = "500"
+    mode = "500"  # how Prometheus' paths (/api/v1/...) answer
+    connect_mode = "500"  # how Connect REST's paths (/connectors/...) answer
     hits = 0
     posted: list[bytes] = []
 
@@ -42,7 +43,7 @@ class FakeApi(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         type(self).hits += 1
-        mode = type(self).mode
+        mode = type(self).connect_mode if self.path.startswith("/connectors") else type(self).mode
         is_range = "query_range" in self.path
         if mode == "timeout":
             time.sleep(3)
@@ -259,7 +260,7 @@ def test_bad_prometheus_answer_is_unknown_never_go(live_stack, bad_home, fake_ap
 ])
 def test_connect_rest_error_is_named_in_the_diagnosis(live_stack, bad_home, fake_api, status, words) -> None:
     """Prometheus answers nothing (UNKNOWN: the diagnostics run) and Connect REST answers ``status``."""
-    FakeApi.mode = status
+    FakeApi.mode, FakeApi.connect_mode = "empty", status
     env = {"AIRFLOW_CONN_KAFKA_CONNECT": http_conn(fake_api),
            "AIRFLOW_CONN_PROMETHEUS": http_conn(fake_api, timeout=1)}
     result, seen = run(live_stack, bad_home, f"connect {status}", env=env)
@@ -284,6 +285,18 @@ def test_hostname_verification_turned_off_is_said_in_the_report(live_stack, bad_
     assert any("kafka_source: TLS hostname verification is OFF" in n for n in r["notes"]), r["notes"]
     assert "kafka_target: TLS, certificate verification on, hostname verification on" in r["tls"]
     assert "hostname verification is OFF" in result.report_path.with_suffix(".md").read_text()
+
+
+def test_nogo_run_diagnoses_and_alerts(live_stack, bad_home) -> None:
+    """A NOGO from evidence (thresholds no latency can meet): the diagnostics run, Kafka's tools read the quotas
+    with the admin password in a 0600 file, the alert is sent; the scan below reads all of it."""
+    before = len(FakeApi.posted)
+    result, seen = run(live_stack, bad_home, "NOGO by latency thresholds",
+                       {"latency_avg_max_ms": 0, "latency_max_max_ms": 0})
+    r = result.report
+    assert r["verdict"] == "NOGO" and failed(result)["replication_latency_max_ms"]["status"] == "NOGO"
+    assert r["counts"]["received"] == FAST["num_messages"] and r.get("diagnoses"), r.get("diagnoses")
+    assert len(FakeApi.posted) > before and b'"verdict": "NOGO"' in FakeApi.posted[-1]
 
 
 def _bomber_outputs(live_stack, stack_env: dict[str, str]) -> list[str]:
@@ -316,10 +329,12 @@ def _what_the_user_sees(result: DagRunResult) -> str:
     if r is None:  # refused before the run started (Params schema): the CLI's error
         lines = [ln for ln in result.output.splitlines() if "Invalid" in ln or "Error" in ln or "error" in ln]
         return lines[-1][:300] if lines else result.output[-300:]
+    if r["verdict"] == "GO":
+        return "; ".join(r["notes"])[:300]
     first = next((c for c in r["failed_checks"] if c["reason"]), None)
-    diag = (r.get("diagnoses") or [{}])[0].get("cause", "")
+    diags = "; ".join(f"{d['cause'][:120]} -> {d['action'][:120]}" for d in (r.get("diagnoses") or [])[:3])
     return (f"{first['step']} {first['name']}: {first['reason'][:300]}" if first else "") + \
-        (f" | diagnosis: {diag[:150]}" if diag else "")
+        (f" | diagnoses: {diags}" if diags else "")
 
 
 def test_no_password_in_any_artifact(live_stack, bad_home, stack_env, record_number) -> None:

@@ -175,3 +175,18 @@ def test_rank_keeps_the_best_per_cause_most_likely_first() -> None:
     b = dg.Diagnosis("s", dg.TASK_ERROR, "c2", "e", "a", 75)
     c = dg.Diagnosis("s", dg.ACL_ON_TARGET, "c3", "e", "a", 92)
     assert [d.score for d in dg.rank([a, b, c.to_dict()])] == [92, 75]
+
+
+def test_setup_problem_is_the_first_diagnosis_with_the_checks_reason() -> None:
+    from mm2_smoke.diagnosis import SMOKE_SETUP, rank, setup_diagnoses
+
+    checks = [{"step": "pre", "name": "connections", "status": "GO", "reason": ""},
+              {"step": "1.1", "name": "messages_produced", "status": "UNKNOWN",
+               "reason": "nothing produced: authentication failed ... (connection 'kafka_source')"}]
+    [d] = setup_diagnoses(checks)
+    assert d.cause_id == SMOKE_SETUP and "kafka_source" in d.evidence
+    other = {"symptom": "metrics_unavailable", "cause_id": "no_cause_found", "cause": "x", "evidence": "",
+             "action": "", "score": 10}
+    assert rank([d.to_dict(), other])[0].cause_id == SMOKE_SETUP
+    checks[1]["status"] = "NOGO"  # a delivery failure is evidence about the source cluster, not setup
+    assert setup_diagnoses(checks) == []
