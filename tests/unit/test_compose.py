@@ -706,9 +706,14 @@ def fake_connect():
     _FakeConnect.status_calls, _FakeConnect.put_status = {}, 0
 
 
+def _need_curl() -> None:
+    """The one-shot script runs in the curlimages/curl image; here it needs the host's curl (`make deps` installs it:
+    a missing curl fails the test rather than skipping it)."""
+    assert shutil.which("curl"), "curl is not installed: run `make deps` (Debian package curl)"
+
+
 def test_connector_script_puts_each_config_idempotently_and_waits(services, fake_connect) -> None:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is missing on this host (the script runs in the curlimages/curl image)")
+    _need_curl()
     one_shot = services["mm2-connectors"]
     script = host_path(one_shot, one_shot["entrypoint"][-1])
     folder = host_path(one_shot, env(one_shot)["CONNECTORS_DIR"])
@@ -735,8 +740,7 @@ def test_connector_script_puts_each_config_idempotently_and_waits(services, fake
 
 
 def test_connector_script_fails_when_connect_does_not_answer(services) -> None:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is missing on this host (the script runs in the curlimages/curl image)")
+    _need_curl()
     one_shot = services["mm2-connectors"]
     script = host_path(one_shot, one_shot["entrypoint"][-1])
     done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60,
