@@ -19,15 +19,11 @@ from mm2_smoke.connections import (
     missing_message,
     tls_posture,
 )
-from mm2_smoke.promql import Sample, parse_instant, parse_range_series
+from mm2_smoke.promql import Sample, one_series, parse_instant, parse_range_series
 
 
 class ConnectionMissingError(RuntimeError):
     """An Airflow connection the smoke test needs is not defined."""
-
-
-def _missing(conn_id: str, kind: str, example: str) -> str:
-    return missing_message(conn_id, kind, example)
 
 
 def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str, ...]
@@ -91,7 +87,7 @@ class _ReadOnlyHttpHook(HttpHook):
                 options["timeout"] = self.timeout_s
             resp = self.run(endpoint, data=params or {}, extra_options=options)
         except AirflowNotFoundException:
-            return None, b"", _missing(self.http_conn_id, "type http", self.example)
+            return None, b"", missing_message(self.http_conn_id, "type http", self.example)
         except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
             kind = "did not answer in time" if "timeout" in type(exc).__name__.lower() else "unreachable"
             return None, b"", (f"{self.service} {kind} (connection {self.http_conn_id!r}): {type(exc).__name__}: "
@@ -154,12 +150,7 @@ class PrometheusHook(_ReadOnlyHttpHook):
     def query_range(self, promql: str, start_s: float, end_s: float, step_s: float
                     ) -> tuple[list[tuple[float, float]], str | None]:
         """A range query of a one-series expression: ``([(t, v), ...], error or None)``."""
-        series, error = self.query_range_series(promql, start_s, end_s, step_s)
-        if error is not None:
-            return [], error
-        if len(series) > 1:
-            return [], f"expected one series, got {len(series)}: aggregate the query"
-        return (series[0] if series else []), None
+        return one_series(*self.query_range_series(promql, start_s, end_s, step_s))
 
     def query_range_series(self, promql: str, start_s: float, end_s: float, step_s: float
                            ) -> tuple[list[list[tuple[float, float]]], str | None]:
@@ -209,8 +200,7 @@ class SmokeKafkaHook(KafkaBaseHook):
         try:
             return self._build_config()
         except AirflowNotFoundException:
-            raise ConnectionMissingError(_missing(self.kafka_config_id, "type kafka", '{"conn_type":"kafka","extra":'
-                                                  '{"bootstrap.servers":"broker:9092"}}')) from None
+            raise ConnectionMissingError(missing_message(self.kafka_config_id, "type kafka", KAFKA_EXAMPLE)) from None
         except ValueError as exc:
             raise ConnectionMissingError(f"Airflow connection {self.kafka_config_id!r}: {exc}") from None
 

@@ -99,7 +99,12 @@ def parse_instant(query: str, status_code: int, body: str | bytes) -> Sample:
 
 def parse_range(query: str, status_code: int, body: str | bytes) -> tuple[list[tuple[float, float]], str | None]:
     """Turn the answer to ``/api/v1/query_range`` of a one-series query into ``[(t, value)]`` or an error."""
-    series, error = parse_range_series(query, status_code, body)
+    return one_series(*parse_range_series(query, status_code, body))
+
+
+def one_series(series: list[list[tuple[float, float]]], error: str | None
+               ) -> tuple[list[tuple[float, float]], str | None]:
+    """The only series of a range answer (``[]`` when empty), or why there is not exactly one."""
     if error is not None:
         return [], error
     if len(series) > 1:
