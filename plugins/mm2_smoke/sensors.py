@@ -23,14 +23,21 @@ class ReplicationSensor(BaseSensorOperator):
     """Wait until MM2 replicated the delivered messages, or until the runbook's NOGO condition holds.
 
     It does not fail on NOGO: it returns the evidence (``{"outcome", "after", "before", "delivered"}``) for
-    the verdict. With ``deferrable=True`` (default) it pokes once, then defers to
+    the verdict. With ``deferrable=True`` (default) it pokes in the worker for up to the run's ``defer_after_s``
+    setting (default 15 s), then defers to
     :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker slot while waiting; otherwise it
     pokes in ``reschedule`` mode.
+
+    Why not defer at once: MM2 usually replicates a smoke test's messages within seconds, and a deferral costs
+    a trigger start, a requeue and a new worker process (about 4 s here). A trigger that fires within seconds of
+    the deferral also meets an Airflow 3.3 scheduler race (apache/airflow#72716, #71580): the stale "success"
+    of the worker that deferred is read after the resumed try is queued or running, and the try is failed
+    with "state mismatch" and no log. The DAG gives this sensor a retry for that case.
 
     :param prometheus_conn_id: the ``http`` connection of Prometheus.
     :param before: samples recorded before production (templated: pass the XCom of that task).
     :param produced: the result of step 1.1 (templated): ``delivered`` and ``finished_ms`` are used.
-    :param settings: the run's settings dict (templated).
+    :param settings: the run's settings dict (templated); ``poke_interval_s`` and ``defer_after_s`` are used here.
     """
 
     template_fields: Sequence[str] = ("before", "produced", "settings")
@@ -80,12 +87,19 @@ class ReplicationSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        first = self.poke(context)
-        if first.is_done:
-            return first.xcom_value
+        settings = from_params(self.settings)
+        started = time.monotonic()
+        while True:
+            result = self.poke(context)
+            if result.is_done:
+                return result.xcom_value
+            if time.monotonic() - started + settings.poke_interval_s > settings.defer_after_s:
+                break
+            time.sleep(settings.poke_interval_s)
         from mm2_smoke.triggers import ReplicationTrigger
 
-        settings = from_params(self.settings)
+        self.log.info("replication: still waiting after %.1f s in the worker: deferring to the triggerer",
+                      time.monotonic() - started)
         self.defer(
             trigger=ReplicationTrigger(
                 prometheus_conn_id=self.prometheus_conn_id,

@@ -60,6 +60,7 @@ class SmokeSettings:
     ratio_min_pct: float = 99.0
     write_stall_timeout_s: int = 30
     replication_timeout_s: int = 120
+    defer_after_s: float = 15.0
     # Step 1.3
     latency_avg_max_ms: float = 100.0
     latency_max_max_ms: float = 500.0
@@ -116,6 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
             "this many seconds after production ended.", "integer", 1, 3600),
     Setting("replication_timeout_s", "Replication timeout (s)", "Step 1.2: longest wait for the counters to reach "
             "the delivered count, in seconds.", "integer", 5, 7200),
+    Setting("defer_after_s", "Worker wait before deferring (s)", "Step 1.2: how long the sensor polls in its worker "
+            "(MM2 usually replicates a smoke test within seconds) before it defers to the triggerer and frees the "
+            "slot; 0 defers after the first check.", "number", 0, 3600),
     Setting("latency_avg_max_ms", "Max avg latency (ms)", "Step 1.3: GO needs avg replication latency below this.",
             "number", 0, 3_600_000),
     Setting("latency_max_max_ms", "Max max latency (ms)", "Step 1.3: GO needs max replication latency below this.",

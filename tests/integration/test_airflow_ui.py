@@ -31,7 +31,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def _why_not(server: AirflowServer, run_id: str, tis: dict[str, dict]) -> str:
-    """Task states, the failed tasks' log tails and standalone's log tail, for an assertion message."""
+    """Task states, the failed tasks' log tails, the run's event log and standalone's log tail, for an assertion
+    message."""
     lines = [f"run {run_id}: " + json.dumps({k: t["state"] for k, t in tis.items()})]
     for task_id, ti in tis.items():
         if ti["state"] not in ("success", "skipped"):
@@ -40,6 +41,12 @@ def _why_not(server: AirflowServer, run_id: str, tis: dict[str, dict]) -> str:
             except Exception as exc:  # best effort: for the message only
                 log = f"(no log: {exc})"
             lines.append(f"--- {task_id} ({ti['state']}) log tail ---\n" + "\n".join(log.splitlines()[-40:]))
+    try:  # the scheduler's side: e.g. "state mismatch" fails a task before it writes a log
+        events = [f"{e.get('when')} {e.get('task_id') or '-'} try {e.get('try_number')}: {e.get('event')}"
+                  f"{' ' + str(e['extra'])[:400] if e.get('extra') else ''}" for e in server.event_log(run_id)]
+    except Exception as exc:  # best effort: for the message only
+        events = [f"(no event log: {exc})"]
+    lines.append("--- the run's event log ---\n" + "\n".join(events[-40:]))
     lines.append(f"--- {server.log_path} tail ---\n{server.log_tail(40)}")
     return "\n".join(lines)
 
