@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -136,6 +137,35 @@ def log_level(args: argparse.Namespace) -> int:
 def write_json(path: Path | None, data: dict[str, Any]) -> None:
     if path is not None:
         path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+class ProgressLine:
+    """Prints ``[elapsed] <counts>, <rate> msg/s ...`` lines: the rate is over the window since the previous line.
+
+    :param verb: what the counted messages are (``sent``, ``read``).
+    """
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.last_count = 0
+        self.last_s = 0.0
+
+    def line(self, elapsed_s: float, count: int, details: str, transient: int = 0) -> str:
+        window = elapsed_s - self.last_s
+        rate = (count - self.last_count) / window if window > 0 else 0.0
+        self.last_count, self.last_s = count, elapsed_s
+        note = f", transient {transient}" if transient else ""
+        return f"[{elapsed_s:7.1f} s] {self.verb} {count:,} ({rate:,.1f} msg/s), {details}{note}"
+
+
+def finish(summary: Any, rendered: str, summary_json: Path | None, started_s: float) -> int:
+    """Print a run's summary, write its JSON (with the wall time since ``started_s``, a ``time.monotonic()``),
+    and return the CLI's exit code."""
+    print(rendered, flush=True)
+    write_json(summary_json, {**summary.to_dict(), "wall_s": round(time.monotonic() - started_s, 3)})
+    if summary.stopped.startswith("interrupted"):
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.ok else EXIT_ERRORS
 
 
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

@@ -111,20 +111,14 @@ def wait_for_partitions(admin: object, metadata: object, spec: ConsumerSpec, boo
         metadata = admin.list_topics(timeout=10)  # type: ignore[attr-defined]
 
 
-class Progress:
+class Progress(cli.ProgressLine):
     """Prints a progress line: rate since the previous line, totals, errors."""
 
     def __init__(self) -> None:
-        self.last_messages = 0
-        self.last_s = 0.0
+        super().__init__("read")
 
     def __call__(self, p: ConsumerProgress) -> None:
-        window = p.elapsed_s - self.last_s
-        rate = (p.messages - self.last_messages) / window if window > 0 else 0.0
-        self.last_messages, self.last_s = p.messages, p.elapsed_s
-        transient = f", transient {p.transient}" if p.transient else ""
-        cli.say(f"[{p.elapsed_s:7.1f} s] read {p.messages:,} ({rate:,.1f} msg/s), tagged {p.tagged:,}, "
-                f"errors {p.errors:,}{transient}")
+        cli.say(self.line(p.elapsed_s, p.messages, f"tagged {p.tagged:,}, errors {p.errors:,}", p.transient))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,11 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     summary = run_consumer(client.config(), spec, partitions, progress=Progress(),
                            progress_interval_s=args.progress_interval, log_level=cli.log_level(args))
-    print(render_consume(summary), flush=True)
-    cli.write_json(args.summary_json, {**summary.to_dict(), "wall_s": round(time.monotonic() - t0, 3)})
-    if summary.stopped.startswith("interrupted"):
-        return cli.EXIT_INTERRUPTED
-    return cli.EXIT_OK if summary.ok else cli.EXIT_ERRORS
+    return cli.finish(summary, render_consume(summary), args.summary_json, t0)
 
 
 if __name__ == "__main__":

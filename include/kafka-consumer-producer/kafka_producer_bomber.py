@@ -85,20 +85,15 @@ def spec_from_args(args: argparse.Namespace) -> ProducerSpec:
                         run_id=args.run_id or new_run_id(), linger_ms=args.linger_ms)
 
 
-class Progress:
+class Progress(cli.ProgressLine):
     """Prints a progress line: rate since the previous line, totals, errors."""
 
     def __init__(self) -> None:
-        self.last_sent = 0
-        self.last_s = 0.0
+        super().__init__("sent")
 
     def __call__(self, p: ProducerProgress) -> None:
-        window = p.elapsed_s - self.last_s
-        rate = (p.sent - self.last_sent) / window if window > 0 else 0.0
-        self.last_sent, self.last_s = p.sent, p.elapsed_s
-        transient = f", transient {p.transient}" if p.transient else ""
-        cli.say(f"[{p.elapsed_s:7.1f} s] sent {p.sent:,} ({rate:,.1f} msg/s), delivered {p.delivered:,}, "
-                f"failed {p.failed:,}, errors {p.errors:,}{transient}")
+        cli.say(self.line(p.elapsed_s, p.sent, f"delivered {p.delivered:,}, failed {p.failed:,}, errors {p.errors:,}",
+                          p.transient))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,11 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     summary = run_producer(client.config(), spec, progress=Progress(), progress_interval_s=args.progress_interval,
                            log_level=cli.log_level(args))
-    print(render_produce(summary), flush=True)
-    cli.write_json(args.summary_json, {**summary.to_dict(), "wall_s": round(time.monotonic() - t0, 3)})
-    if summary.stopped.startswith("interrupted"):
-        return cli.EXIT_INTERRUPTED
-    return cli.EXIT_OK if summary.ok else cli.EXIT_ERRORS
+    return cli.finish(summary, render_produce(summary), args.summary_json, t0)
 
 
 if __name__ == "__main__":

@@ -226,3 +226,35 @@ def test_consumer_duration_zero_means_no_time_limit(consumer_cli: ModuleType) ->
     assert consumer_cli.spec_from_args(parser.parse_args(["--duration-minutes", "0", "--until-end"])).duration_s is None
     with pytest.raises(BomberInputError, match="nothing would stop"):
         consumer_cli.spec_from_args(parser.parse_args(["--duration-minutes", "0"]))
+
+
+def test_progress_lines_give_the_rate_over_the_window_since_the_previous_line() -> None:
+    cli = load_cli("bomber_common")
+    line = cli.ProgressLine("sent")
+    assert line.line(2.0, 100, "delivered 90") == "[    2.0 s] sent 100 (50.0 msg/s), delivered 90"
+    assert line.line(4.0, 1300, "delivered 1,290", transient=2) == \
+        "[    4.0 s] sent 1,300 (600.0 msg/s), delivered 1,290, transient 2"
+    assert line.line(4.0, 1300, "x").startswith("[    4.0 s] sent 1,300 (0.0 msg/s)")  # an empty window
+
+
+@pytest.mark.parametrize(("stopped", "ok", "code"), [
+    ("num_messages reached", True, 0), ("duration reached", False, 1), ("interrupted (Ctrl-C)", True, 130)])
+def test_finish_prints_the_summary_writes_its_json_and_returns_the_exit_code(tmp_path, capsys, stopped, ok,
+                                                                            code) -> None:
+    import json
+    import time
+
+    cli = load_cli("bomber_common")
+
+    class Summary:
+        def __init__(self) -> None:
+            self.stopped, self.ok = stopped, ok
+
+        def to_dict(self) -> dict:
+            return {"stopped": self.stopped, "ok": self.ok}
+
+    out = tmp_path / "summary.json"
+    assert cli.finish(Summary(), "the summary", out, time.monotonic() - 1.5) == code
+    assert capsys.readouterr().out == "the summary\n"
+    written = json.loads(out.read_text())
+    assert written["stopped"] == stopped and written["wall_s"] >= 1.5
