@@ -473,12 +473,12 @@ class AirflowServer:
         return "\n".join(lines)
 
     def event_log(self, run_id: str, dag_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """The run's audit log (``GET /api/v2/eventLogs``), oldest first: state changes, and the scheduler's
-        notes such as "state mismatch" that explain a task failed without a log of its own."""
+        """The run's newest ``limit`` audit-log events (``GET /api/v2/eventLogs``), oldest first: state changes,
+        and the scheduler's notes such as "state mismatch" that explain a task failed without a log of its own."""
         body = self.api("GET", "/api/v2/eventLogs",
                         params={"dag_id": dag_id or self.dag_id, "run_id": run_id, "limit": limit,
-                                "order_by": "when"})
-        return list(body.get("event_logs") or [])
+                                "order_by": "-when"})
+        return list(reversed(body.get("event_logs") or []))
 
     # --- UI -------------------------------------------------------------------------------------
     def dag_url(self, dag_id: str | None = None) -> str:
