@@ -3,9 +3,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint constraints clean bench
+.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget
 
-# Debian packages: prometheus (the stack), docker-compose (checks the compose file; no engine needed), chromium
+# Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
+# file; no engine needed), chromium
 # (the browser test), curl (a compose one-shot script is tested with it).
 deps: venv debs ## everything the project needs: the venv and the Debian packages
 
@@ -16,7 +17,7 @@ venv: .venv/.installed
 	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-DEBS := prometheus:prometheus docker-compose:docker-compose chromium:chromium curl:curl
+DEBS := prometheus:prometheus victoria-metrics:victoria-metrics docker-compose:docker-compose chromium:chromium curl:curl
 debs:
 	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null || missing="$$missing $$pkg"; done; \
@@ -39,13 +40,18 @@ ui: stack-up ## Airflow's UI on the local stack (airflow standalone, SQLite): pr
 	$(PY) -m mm2_stack.ui
 
 test: deps ## unit + integration tests (the tests start the stack they need and stop it)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 unit: venv
 	$(PY) -m pytest tests/unit
 
 lint: venv
 	.venv/bin/ruff check .
+
+# Dashboards, alert rules and docker-compose's MM2 files from the metric catalog, the settings table, the topic
+# naming and the local stack's MM2 definition (tests fail when a committed one is stale).
+generate: venv ## write every generated file
+	$(PY) -m mm2_stack.generate
 
 constraints: venv
 	( echo "# Resolved pins of every package (pip freeze of requirements.txt on Python 3.11). Regenerate: make constraints"; \
@@ -56,3 +62,6 @@ clean: stack-down
 
 bench: deps ## the load tools vs Kafka's own tools on the local stack (prints numbers; BENCH_ARGS="--rate-seconds 10")
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+budget: deps ## where a healthy run's seconds go, per stage, under the scheduler and under dags test (BUDGET_ARGS="--runs 3")
+	$(PY) bench/stage_budget.py $(BUDGET_ARGS)

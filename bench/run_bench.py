@@ -10,7 +10,7 @@ number (only on a tool that does not run). Measured:
 2. rate accuracy: the producer bomber at 10 msg/s for 60 s: count within 1 % of 600, longest gap
    between sends <= 2x the 100 ms interval.
 3. step 1.4 count of 100 messages on the target's remote topic: the project's bounded consumer
-   (``mm2_smoke.kafka_io.count_run``, as the DAG runs it, and the consumer bomber with --until-end) vs
+   (``mm2_smoke.step_1_4_target_count.count_run``, as the DAG runs it, and the consumer bomber with --until-end) vs
    ``ConsoleConsumer --from-beginning --timeout-ms 30000 | wc -l``; goal <= 0.2x the time, same count.
 4. peak memory (max RSS) of each bomber during the throughput test (and of the JVM, for reference).
 
@@ -35,9 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "plugins"), str(REPO / "include")]
 
-from mm2_smoke.kafka_io import count_run  # noqa: E402
+from mm2_smoke.java_tools import TOOLS_LOG4J2  # noqa: E402
 from mm2_smoke.naming import TopicNaming  # noqa: E402
-from mm2_smoke.perf_test import TOOLS_LOG4J2, run_perf_test  # noqa: E402
+from mm2_smoke.perf_test import run_perf_test  # noqa: E402
+from mm2_smoke.run_reader import reader_settings  # noqa: E402
+from mm2_smoke.step_1_4_target_count import count_run  # noqa: E402
 from mm2_stack import stack  # noqa: E402
 from mm2_stack.config import StackConfig, load_passwords  # noqa: E402
 from mm2_stack.envfile import airflow_env  # noqa: E402
@@ -190,15 +192,14 @@ def time_count_run(config: StackConfig, passwords: dict[str, str], topic: str, r
     from confluent_kafka import Consumer
 
     t0 = time.monotonic()
-    consumer = Consumer({**client_config(config, "target", "smoke", passwords), "group.id": "mm2-smoke-count",
-                         "enable.auto.commit": False, "enable.partition.eof": False, "auto.offset.reset": "earliest",
+    consumer = Consumer({**client_config(config, "target", "smoke", passwords), **reader_settings("mm2-smoke-count"),
                          "log_level": 0})
     try:
         result = count_run(consumer, topic, run_id, list(range(1, n + 1)), since_ms=0, timeout_s=60)
     finally:
         consumer.close()
-    if result.error:
-        raise SystemExit(f"bench: count_run failed: {result.error}")
+    if result.gap is not None:
+        raise SystemExit(f"bench: count_run failed: {result.reason}")
     return time.monotonic() - t0, result.received
 
 

@@ -33,37 +33,19 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
 
+from mm2_smoke import dag_layout as ids
+from mm2_smoke.diagnosis.rules import SYMPTOM_DOCS as DIAGNOSTIC_DOCS
+from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS as DIAGNOSTIC_TASKS
 from mm2_smoke.notifiers import AlertNotifier
+from mm2_smoke.sensors import ReplicationSensor
 from mm2_smoke.settings import param_specs
 
-SOURCE_CONN = "kafka_source"
-TARGET_CONN = "kafka_target"
-PROMETHEUS_CONN = "prometheus"
-CONNECT_CONN = "kafka_connect"
-BASELINE_ASSET = Asset(name="mm2_smoke_baseline", uri="mm2-smoke://phase1/baseline")
+BASELINE_ASSET = Asset(name=ids.BASELINE_ASSET_NAME, uri=ids.BASELINE_ASSET_URI)
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
-ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
-
-PRODUCE = "step_1_1_produce.produce"
-REPLICATION = "step_1_2_replication.wait_for_replication"
-LATENCY = "step_1_3_latency_baseline.measure_latency"
-COUNT = "step_1_4_target_count.count_on_target"
-# Symptom (mm2_smoke.diagnosis) -> its diagnostic task in the `diagnose` group.
-KAFKA_CONNS = (SOURCE_CONN, TARGET_CONN)
-HTTP_CONNS = (PROMETHEUS_CONN, CONNECT_CONN)
 MAX_ACTIVE_RUNS = int(os.environ.get("MM2_SMOKE_MAX_ACTIVE_RUNS", "1"))
-DIAGNOSTICS = {"replication_stopped": "connector", "writes_failing": "writes", "latency_high": "latency",
-               "nothing_on_target": "target_topic", "metrics_unavailable": "metrics"}
-
-
-class SmokeTestNogo(RuntimeError):
-    """The smoke test ended NOGO or UNKNOWN: the run fails so that failure callbacks alert."""
-
-
-class SmokeTestSetupError(ValueError):
-    """A connection the smoke test needs is missing or incomplete: nothing was produced."""
+ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
 
 
 def _settings(raw: dict[str, Any]):
@@ -72,8 +54,33 @@ def _settings(raw: dict[str, Any]):
     return from_params(raw)
 
 
+def _kafka(conn_id: str):
+    from mm2_smoke.hooks import SmokeKafkaHook
+
+    return SmokeKafkaHook(conn_id)
+
+
+def _prometheus():
+    from mm2_smoke.hooks import PrometheusHook
+
+    return PrometheusHook(ids.PROMETHEUS_CONN)
+
+
+def _diagnose(symptom: str) -> list[dict[str, Any]]:
+    """One diagnostic of the NOGO path: facts from the live system, the diagnosis rules applied (never raises).
+
+    It pulls the run's settings (not takes them), so that it runs when the pre-flight stopped the steps."""
+    from mm2_smoke.checklist import duplicate_run_facts, run_settings
+    from mm2_smoke.diagnosis.gather import run_diagnostic
+
+    context = get_current_context()
+    ti = context["ti"]
+    run = duplicate_run_facts(*(ti.xcom_pull(task_ids=t.id) for t in (ids.PRODUCE, ids.COUNT, ids.REPLICATION)))
+    return run_diagnostic(symptom, run_settings(context).to_dict(), run)
+
+
 @dag(
-    dag_id="mm2_smoke_test",
+    dag_id=ids.DAG_ID,
     schedule=SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -86,231 +93,128 @@ def _settings(raw: dict[str, Any]):
     on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
 )
 def mm2_smoke_test() -> None:
-    @task(retries=0)
+    @task(task_id=ids.VALIDATE.name, retries=0)
     def validate_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate the run's Params and connections before anything is produced; every task reads the
-        validated settings. A missing or incomplete connection stops the run here, naming it and the fix."""
-        from mm2_smoke.hooks import check_connections
+        """Validate the run's Params and connections before anything is produced (naming the fix)."""
+        from mm2_smoke.preflight import validate_settings as body
 
-        settings = _settings(dict(params or {})).to_dict()
-        problems, postures = check_connections(KAFKA_CONNS, HTTP_CONNS)
-        if problems:
-            raise SmokeTestSetupError("the run cannot start: " + " | ".join(problems))
-        for p in postures:
-            print(p.summary())
-        return settings
+        return body(dict(params or {}))
 
-    settings = validate_settings()
+    @task.branch(task_id=ids.PREFLIGHT.name, retries=0)
+    def preflight(settings: dict[str, Any]) -> list[str]:
+        """Before producing: the metric contract (profile detected, every series fresh) and the chain (MM2's source
+        connector and tasks, its topic filter, the test topics); on a certain fault the run ends here
+        (preflight_mode=fail_fast) and the checklist says why."""
+        from mm2_smoke.hooks import ConnectHook
+        from mm2_smoke.preflight import run
 
-    with TaskGroup("step_1_1_produce", tooltip="Runbook 1.1: produce the test messages"):
+        ctx = get_current_context()
+        outcome = run(_prometheus(), settings, ConnectHook(ids.CONNECT_CONN), _kafka(ids.SOURCE_CONN),
+                      _kafka(ids.TARGET_CONN))
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcome.settings)
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcome.report())
+        for f in outcome.findings:
+            print(f"pre-flight {f.check}: {f.status.value}: {f.message}")
+        return sorted(ctx["task"].downstream_task_ids) if outcome.proceed else []
 
-        @task
+    gate = preflight(validate_settings())
+    settings = XComArg(gate.operator, key=ids.PREFLIGHT_SETTINGS_KEY)  # the steps read the resolved settings
+
+    with TaskGroup(ids.STEP_1_1, tooltip="Runbook 1.1: produce the test messages"):
+
+        @task(task_id=ids.RECORD_COUNTERS.name)
         def record_counters(settings: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.hooks import PrometheusHook
-            from mm2_smoke.steps import record_counters as body
+            from mm2_smoke.step_1_2_replication import record_counters as body
 
-            return body(PrometheusHook(PROMETHEUS_CONN), _settings(settings))
+            return body(_prometheus(), _settings(settings))
 
-        @task  # a retry tags its messages apart (<run id>#try<n>): step 1.4 never counts two attempts
+        @task(task_id=ids.PRODUCE.name)  # a retry tags its messages apart (<run id>#try<n>): 1.4 never counts both
         def produce(settings: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.hooks import SmokeKafkaHook
-            from mm2_smoke.steps import produce_step
+            from mm2_smoke.hooks import ConnectHook
+            from mm2_smoke.step_1_1_produce import produce_step
 
             ctx = get_current_context()
-            producer_id = f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}"
-            return produce_step(SmokeKafkaHook(SOURCE_CONN), _settings(settings), ctx["run_id"], producer_id,
-                                try_number=ctx["ti"].try_number)
+            return produce_step(_kafka(ids.SOURCE_CONN), _settings(settings), ctx["run_id"],
+                                f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
+                                target_hook=_kafka(ids.TARGET_CONN), connect=ConnectHook(ids.CONNECT_CONN))
 
         before = record_counters(settings)
         produced = produce(settings)
         before >> produced
 
-    with TaskGroup("step_1_2_replication", tooltip="Runbook 1.2: MM2 polled and wrote the messages"):
-        from mm2_smoke.sensors import ReplicationSensor
+    with TaskGroup(ids.STEP_1_2, tooltip="Runbook 1.2: MM2 polled and wrote the messages"):
+        # A retry only re-measures (same XComs). It covers Airflow 3.3's resume-after-defer race (see the sensor).
+        replicated = ReplicationSensor(task_id=ids.REPLICATION.name, prometheus_conn_id=ids.PROMETHEUS_CONN,
+                                       before=before, produced=produced, settings=settings, retries=1,
+                                       retry_delay=timedelta(seconds=2))
 
-        replication = ReplicationSensor(
-            task_id="wait_for_replication",
-            prometheus_conn_id=PROMETHEUS_CONN,
-            before=before,
-            produced=produced,
-            settings=settings,
-            # A retry only re-measures (same before/produced XComs). It covers Airflow 3.3's resume-after-defer
-            # race, which fails a resumed try with "state mismatch" and no log (see ReplicationSensor).
-            retries=1,
-            retry_delay=timedelta(seconds=2),
-        )
+    with TaskGroup(ids.STEP_1_3, tooltip="Runbook 1.3: latency, lag, offset commits"):
 
-    with TaskGroup("step_1_3_latency_baseline", tooltip="Runbook 1.3: latency, lag, offset commits"):
-
-        @task
+        @task(task_id=ids.LATENCY.name)
         def measure_latency(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.hooks import PrometheusHook
-            from mm2_smoke.steps import latency_step
+            from mm2_smoke.step_1_3_latency import latency_step
 
             s = _settings(settings)
-            return latency_step(PrometheusHook(PROMETHEUS_CONN), s, produced["started_ms"] / 1000,
-                                step_s=max(1.0, s.poke_interval_s))
+            return latency_step(_prometheus(), s, produced["started_ms"] / 1000, step_s=max(1.0, s.poke_interval_s),
+                                production_end_s=produced["finished_ms"] / 1000)
 
-        latency = measure_latency(settings, produced)
+        latency_baseline = measure_latency(settings, produced)
 
-    with TaskGroup("step_1_4_target_count", tooltip="Runbook 1.4: this run's messages on target"):
+    with TaskGroup(ids.STEP_1_4, tooltip="Runbook 1.4: this run's messages on target"):
 
-        @task
+        @task(task_id=ids.COUNT.name)
         def count_on_target(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.hooks import SmokeKafkaHook
-            from mm2_smoke.steps import count_step
+            from mm2_smoke.step_1_4_target_count import count_step
 
-            ctx = get_current_context()
-            return count_step(SmokeKafkaHook(TARGET_CONN), _settings(settings), ctx["run_id"], produced)
+            return count_step(_kafka(ids.TARGET_CONN), _settings(settings), get_current_context()["run_id"], produced)
 
-        count = count_on_target(settings, produced)
+        on_target = count_on_target(settings, produced)
 
-    replication >> [latency, count]
+    replicated >> [latency_baseline, on_target]
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    @task(task_id=ids.CHECKLIST.name, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def checklist() -> dict[str, Any]:
-        """Fill the runbook's checklist from every step's result; write the report; return it.
+        """Fill the runbook's checklist from every step's result and write the report; runs whatever happened."""
+        from mm2_smoke.checklist import fill
 
-        Runs whatever happened upstream (settings or connections refused included: it pulls, not takes, the
-        validated settings) so that every run ends with a report that says why."""
-        from mm2_smoke.hooks import check_connections
-        from mm2_smoke.report import build_report, render_markdown, write_report
-        from mm2_smoke.settings import SettingsError
-        from mm2_smoke.steps import collect_checks, utc_now_iso
-        from mm2_smoke.verdict import Check, Status
-
-        ctx = get_current_context()
-        ti = ctx["ti"]
-        settings = ti.xcom_pull(task_ids="validate_settings")
-        pre: list[Check] = []
-        try:
-            s = _settings(settings or dict(ctx["params"]))
-            pre.append(Check("pre", "settings", "valid", "valid Params", Status.GO, "validate_settings"))
-        except SettingsError as exc:
-            s = _settings({})
-            pre.append(Check("pre", "settings", None, "valid Params", Status.UNKNOWN, "validate_settings",
-                             f"invalid Param: {exc}"))
-        problems, postures = check_connections(KAFKA_CONNS, HTTP_CONNS)
-        conns = ", ".join(KAFKA_CONNS + HTTP_CONNS)
-        pre.append(Check("pre", "connections", "defined" if not problems else None, f"{conns} defined and complete",
-                         Status.UNKNOWN if problems else Status.GO, "Airflow connections", " | ".join(problems)))
-        pulled = {tid: ti.xcom_pull(task_ids=tid) for tid in (PRODUCE, REPLICATION, LATENCY, COUNT)}
-        checks, notes = collect_checks(s, pulled[PRODUCE], pulled[REPLICATION], pulled[LATENCY], pulled[COUNT])
-        checks = pre + checks
-        notes = [w for p in postures for w in p.warnings()] + notes
-        baseline = dict((pulled[LATENCY] or {}).get("baseline") or {})
-        by_name = {c.name: c for c in checks}
-        if "poll_total_increase" in by_name:
-            baseline["poll_total_increase"] = by_name["poll_total_increase"].value
-        if "write_poll_ratio_pct" in by_name:
-            baseline["write_poll_ratio_pct"] = by_name["write_poll_ratio_pct"].value
-        dag_run = ctx["dag_run"]
-        report = build_report(
-            dag_id=ctx["dag"].dag_id, run_id=ctx["run_id"],
-            started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
-            finished_at=utc_now_iso(), checks=checks, produced=pulled[PRODUCE], count=pulled[COUNT],
-            baseline=baseline, replication=pulled[REPLICATION],
-            settings=s.to_dict(), notes=notes, tls=[p.summary() for p in postures],
-        )
-        json_path, md_path = write_report(report)
-        report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}
-        print(render_markdown(report))
-        print(f"report: {json_path} and {md_path}")
-        return report
+        return fill(get_current_context())
 
     report = checklist()
-    [latency, count] >> report
+    [latency_baseline, on_target] >> report
 
-    @task.branch(retries=0)
+    @task.branch(task_id=ids.ROUTE.name, retries=0)
     def verdict(report: dict[str, Any]) -> list[str]:
         """GO -> go_for_phase_2; NOGO/UNKNOWN -> one diagnostic task per symptom the checks show."""
-        from mm2_smoke.diagnosis import symptoms_from_checks
+        from mm2_smoke.diagnosis.rules import route
 
-        if report["verdict"] == "GO":
-            return ["go_for_phase_2"]
-        symptoms = symptoms_from_checks(report["checks"]) or ["metrics_unavailable"]
-        return [f"diagnose.{DIAGNOSTICS[s]}" for s in symptoms]
+        return [ids.GO.id] if report["verdict"] == "GO" else route(report, ids.DIAGNOSE)
 
-    @task(outlets=[BASELINE_ASSET], retries=0)
+    @task(task_id=ids.GO.name, outlets=[BASELINE_ASSET], retries=0)
     def go_for_phase_2(report: dict[str, Any]) -> dict[str, Any]:
         """GO: record the baseline as an Asset event that later-phase DAGs can be scheduled on."""
-        extra = {"run_id": report["run_id"], "verdict": "GO", **{k: v for k, v in report["baseline"].items()
-                                                                    if k != "lag_window"}}
+        from mm2_smoke.checklist import baseline_event
+
+        extra = baseline_event(report)
         get_current_context()["outlet_events"][BASELINE_ASSET].extra = extra
         return extra
 
-    with TaskGroup("diagnose", tooltip="Runbook 'Si NOGO : Diagnostic': one task per symptom") as diagnose:
+    with TaskGroup(ids.DIAGNOSE, tooltip="Runbook 'Si NOGO : Diagnostic': one task per symptom") as diagnose:
+        diagnostics = [task(task_id=name, retries=0, doc_md=DIAGNOSTIC_DOCS[symptom])(_diagnose)(symptom)
+                       for symptom, name in DIAGNOSTIC_TASKS.items()]
 
-        @task(retries=0)
-        def connector(settings: dict[str, Any]) -> list[dict[str, Any]]:
-            """poll_total = 0: MM2 connector/task state, topics filter, source topic (Connect REST, admin)."""
-            from mm2_smoke.diagnostics import connector_diagnostic
-            from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
-
-            return connector_diagnostic(ConnectHook(CONNECT_CONN), SmokeKafkaHook(SOURCE_CONN), _settings(settings))
-
-        @task(retries=0)
-        def writes(settings: dict[str, Any]) -> list[dict[str, Any]]:
-            """write = 0, poll > 0: task errors (Connect REST) and MM2's ACLs on target (admin API)."""
-            from mm2_smoke.diagnostics import writes_diagnostic
-            from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
-
-            return writes_diagnostic(ConnectHook(CONNECT_CONN), SmokeKafkaHook(TARGET_CONN), _settings(settings))
-
-        @task(retries=0)
-        def latency(settings: dict[str, Any]) -> list[dict[str, Any]]:
-            """latency > 500 ms: MM2 producer throttling (Prometheus), quotas (Kafka tools), broker round trips."""
-            from mm2_smoke.diagnostics import latency_diagnostic
-            from mm2_smoke.hooks import PrometheusHook, SmokeKafkaHook
-
-            return latency_diagnostic(PrometheusHook(PROMETHEUS_CONN), SmokeKafkaHook(SOURCE_CONN),
-                                      SmokeKafkaHook(TARGET_CONN), _settings(settings))
-
-        @task(retries=0)
-        def target_topic(settings: dict[str, Any]) -> list[dict[str, Any]]:
-            """0 messages on target: remote topic existence, auto-create, MM2's CREATE ACL, naming."""
-            from mm2_smoke.diagnostics import target_topic_diagnostic
-            from mm2_smoke.hooks import SmokeKafkaHook
-
-            return target_topic_diagnostic(SmokeKafkaHook(TARGET_CONN), _settings(settings))
-
-        @task(retries=0)
-        def metrics(settings: dict[str, Any]) -> list[dict[str, Any]]:
-            """UNKNOWN: Prometheus reachable, scrape targets up, metric names present."""
-            from mm2_smoke.diagnostics import metrics_diagnostic
-            from mm2_smoke.hooks import PrometheusHook
-
-            return metrics_diagnostic(PrometheusHook(PROMETHEUS_CONN), _settings(settings))
-
-        diagnostics = [connector(settings), writes(settings), latency(settings), target_topic(settings),
-                       metrics(settings)]
-
-    @task(retries=0, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    @task(task_id=ids.NOGO.name, retries=0, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def nogo() -> None:
-        """NOGO or UNKNOWN: rank the diagnoses, add them to the report, fail the run (the callback alerts).
+        """NOGO or UNKNOWN: rank the diagnoses into the report and fail the run (the failure callback alerts).
 
         Its only upstream tasks are the diagnostics (the report is pulled, not passed): on GO they are all
-        skipped, and so is this task.
-        """
-        from mm2_smoke.diagnosis import rank, setup_diagnoses
-        from mm2_smoke.report import render_markdown, with_diagnoses, write_report
+        skipped, and so is this task."""
+        import time
+
+        from mm2_smoke.checklist import conclude_nogo
 
         ti = get_current_context()["ti"]
-        report = ti.xcom_pull(task_ids="checklist")
-        found: list[dict[str, Any]] = [d.to_dict() for d in setup_diagnoses(report["checks"])]
-        for task_id in diagnose.children:
-            found += ti.xcom_pull(task_ids=task_id) or []
-        ranked = [d.to_dict() for d in rank(found)]
-        seconds = (pendulum.now("UTC") - pendulum.parse(report["finished_at"])).total_seconds()
-        report = with_diagnoses(report, ranked, seconds)
-        write_report(report)
-        print(render_markdown(report))
-        top = ranked[0] if ranked else {"cause": "no diagnosis", "action": "see the report"}
-        failed = "; ".join(f"{c['step']} {c['name']}: {c['status']}" for c in report["failed_checks"])
-        first = next((c for c in report["failed_checks"] if c.get("reason")), None)
-        why = f" First: {first['step']} {first['name']}: {first['reason']}." if first else ""
-        raise SmokeTestNogo(f"{report['verdict']} ({failed}).{why} Most likely cause: {top['cause']}. "
-                            f"Action: {top['action']}. Report: {report['report_files']['markdown']}")
+        found = [d for task_id in diagnose.children for d in ti.xcom_pull(task_ids=task_id) or []]
+        conclude_nogo(ti.xcom_pull(task_ids=ids.CHECKLIST.id), found, time.time())
 
     branch = verdict(report)
     branch >> Label("GO") >> go_for_phase_2(report)

@@ -1,7 +1,8 @@
 """What both bomber CLIs share: the connection flags, one-line errors, progress lines, exit codes.
 
 The engine is :mod:`mm2_smoke.bomber` (in ``plugins/``, shared with the DAG); this module only turns
-command lines into its inputs and its results into text. The scripts put ``plugins/`` on ``sys.path``
+command lines into its inputs and its results into text. The engine's errors name spec fields and librdkafka
+keys; :data:`FLAG_NAMES` words them with this CLI's flags. The scripts put ``plugins/`` on ``sys.path``
 before importing this module.
 """
 
@@ -18,7 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mm2_smoke.bomber import SASL_MECHANISMS, SECURITY_PROTOCOLS, BomberConnectError, BomberInputError, ClientSpec
+from mm2_smoke.bomber.client import BomberConnectError, BomberInputError, ClientSpec, Interrupted
+from mm2_smoke.connections import SASL_MECHANISMS, SECURITY_PROTOCOLS
 from mm2_smoke.naming import TopicNameError, TopicNaming
 
 #: Exit codes of both CLIs.
@@ -26,6 +28,32 @@ EXIT_OK = 0
 EXIT_ERRORS = 1  # the run had errors: failed deliveries, consumer errors, lost messages
 EXIT_BAD_INPUT = 2  # bad flags, or the cluster cannot be reached / refuses the credentials or topics
 EXIT_INTERRUPTED = 130  # Ctrl-C (the summary is still printed)
+
+#: The engine's fields (spec fields, librdkafka keys) as the CLIs' users know them: their flags.
+FLAG_NAMES = {
+    "bootstrap.servers": "--bootstrap-servers",
+    "security.protocol": "--security-protocol",
+    "sasl.mechanism": "--sasl-mechanism",
+    "sasl.username": "--username",
+    "sasl.password": "the variable named by --password-env (default KAFKA_PASS) or give --password",
+    "ssl.ca.location": "--ssl-ca-location",
+    "topics": "--num-topics",
+    "topic_prefix": "--topic-prefix",
+    "rate_per_s": "--messages-per-second",
+    "rate_per_s=None": "--unthrottled",
+    "num_threads": "--num-threads",
+    "duration_s": "--duration-minutes",
+    "num_messages": "--num-messages",
+    "record_size": "--record-size",
+    "acks": "--acks",
+    "linger_ms": "--linger-ms",
+    "partitions": "--partitions",
+    "replication_factor": "--replication-factor",
+    "num_consumers": "--num-consumers",
+    "auto_offset_reset": "--auto-offset-reset",
+    "expect_per_topic": "--expect-messages",
+    "until_end": "--until-end",
+}
 
 EXIT_CODES_HELP = (
     "exit codes: 0 OK; 1 errors during the run (failed deliveries, consumer errors, lost messages); "
@@ -106,10 +134,13 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
 
 
 def client_spec(args: argparse.Namespace) -> ClientSpec:
-    """The connection of the parsed flags; the password from --password or the variable of --password-env."""
+    """The connection of the parsed flags; the password from --password or the variable of --password-env.
+
+    :raises BomberInputError: naming the connection setting that is missing or unusable.
+    """
     if not args.bootstrap_servers:
-        raise BomberInputError("no brokers: give --bootstrap-servers host:port (or set the variable named in "
-                               "--help)")
+        raise BomberInputError("no brokers: give {field} host:port (or set the variable named in --help)",
+                               {"field": "bootstrap.servers"})
     password = args.password if args.password is not None else os.environ.get(args.password_env)
     return ClientSpec(bootstrap_servers=args.bootstrap_servers, security_protocol=args.security_protocol,
                       sasl_mechanism=args.sasl_mechanism, username=args.username, password=password,
@@ -117,15 +148,20 @@ def client_spec(args: argparse.Namespace) -> ClientSpec:
 
 
 def topic_names(prefix: str, num_topics: int) -> tuple[str, ...]:
-    """``<prefix>.generated-data-NN.json`` for NN from 01 (the runbook's names)."""
+    """``<prefix>.generated-data-NN.json`` for NN from 01 (the runbook's names).
+
+    :raises BomberInputError: when the prefix or the count cannot form legal topic names.
+    """
     try:
         naming = TopicNaming(prefix=prefix)
         return tuple(naming.source_topic(i) for i in range(1, num_topics + 1))
     except TopicNameError as exc:
-        raise BomberInputError(f"--topic-prefix/--num-topics: {exc}") from None
+        raise BomberInputError("{field}/{count}: {why}", {"field": "topic_prefix", "count": "topics"},
+                               why=str(exc)) from None
 
 
 def minutes_to_s(minutes: float | None) -> float | None:
+    """``--duration-minutes`` in seconds, the engine's unit (None stays None)."""
     return None if minutes is None else minutes * 60.0
 
 
@@ -160,10 +196,14 @@ class ProgressLine:
 
 def finish(summary: Any, rendered: str, summary_json: Path | None, started_s: float) -> int:
     """Print a run's summary, write its JSON (with the wall time since ``started_s``, a ``time.monotonic()``),
-    and return the CLI's exit code."""
+    and return the CLI's exit code.
+
+    :param summary: the engine's ``ProduceSummary`` or ``ConsumeSummary``.
+    :param rendered: its table, worded with :data:`FLAG_NAMES`.
+    """
     print(rendered, flush=True)
-    write_json(summary_json, {**summary.to_dict(), "wall_s": round(time.monotonic() - started_s, 3)})
-    if summary.stopped.startswith("interrupted"):
+    write_json(summary_json, {**summary.to_dict(FLAG_NAMES), "wall_s": round(time.monotonic() - started_s, 3)})
+    if isinstance(summary.stopped, Interrupted):
         return EXIT_INTERRUPTED
     return EXIT_OK if summary.ok else EXIT_ERRORS
 
@@ -178,7 +218,7 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
     try:
         return main(argv)
     except (BomberInputError, BomberConnectError) as exc:
-        return fail(str(exc))
+        return fail(exc.worded(FLAG_NAMES))
     except KeyboardInterrupt:
         say("error: interrupted (Ctrl-C) before the run started")
         return EXIT_INTERRUPTED

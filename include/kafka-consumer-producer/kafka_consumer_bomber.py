@@ -33,16 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 
 import bomber_common as cli  # noqa: E402
 
-from mm2_smoke.bomber import (  # noqa: E402
+from mm2_smoke.bomber.client import BomberConnectError, connect, topic_partitions  # noqa: E402
+from mm2_smoke.bomber.consumer import (  # noqa: E402
     DEFAULT_GROUP_ID,
-    BomberConnectError,
+    OFFSET_RESETS,
     ConsumerProgress,
     ConsumerSpec,
-    connect,
     run_consumer,
-    topic_partitions,
 )
-from mm2_smoke.bomber_stats import render_consume  # noqa: E402
+from mm2_smoke.bomber.stats import render_consume  # noqa: E402
+from mm2_smoke.naming import TopicNaming  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=cli.EXIT_CODES_HELP)
     cli.add_connection_args(p, "KAFKA_TARGET")
     g = p.add_argument_group("what to read")
-    g.add_argument("--topic-prefix", default="source.test-prometheus",
+    g.add_argument("--topic-prefix", default=TopicNaming().remote_prefix,
                    help="topics are <prefix>.generated-data-NN.json, NN from 01")
     g.add_argument("--num-topics", type=cli.positive_int, default=1, help="how many topics (1 to 99)")
     g.add_argument("--num-consumers", type=cli.positive_int, default=1,
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--duration-minutes", type=cli.number, default=1.0, metavar="MIN",
                    help="stop after this many minutes, fractions allowed; 0 for no time limit (then give "
                         "--expect-messages or --until-end)")
-    g.add_argument("--auto-offset-reset", default="earliest", choices=("earliest", "latest"),
+    g.add_argument("--auto-offset-reset", default="earliest", choices=OFFSET_RESETS,
                    help="earliest: from the beginning of each partition; latest: only new messages")
     g.add_argument("--expect-messages", type=cli.positive_int, default=None, metavar="N",
                    help="stop as soon as every topic has N distinct tagged messages (of --run-id if given); "
@@ -76,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def spec_from_args(args: argparse.Namespace) -> ConsumerSpec:
-    """The engine's consumer spec of the parsed flags (validated there)."""
-    if args.duration_minutes is not None and args.duration_minutes < 0:
-        raise cli.BomberInputError(f"--duration-minutes {args.duration_minutes:g} must be 0 (no limit) or more")
+    """The engine's consumer spec of the parsed flags (validated there).
+
+    :raises BomberInputError: naming the flag and the fix.
+    """
+    if args.duration_minutes is not None and args.duration_minutes < 0:  # the engine counts seconds
+        raise cli.BomberInputError("--duration-minutes {value:g} must be 0 (no limit) or more",
+                                   value=args.duration_minutes)
     minutes = args.duration_minutes or None
     return ConsumerSpec(topics=cli.topic_names(args.topic_prefix, args.num_topics),
                         num_consumers=args.num_consumers, duration_s=cli.minutes_to_s(minutes),
@@ -90,6 +94,10 @@ def wait_for_partitions(admin: object, metadata: object, spec: ConsumerSpec, boo
                         wait_s: float) -> dict[str, list[int]]:
     """Each topic's partitions, waiting up to ``wait_s`` seconds for missing topics to be created.
 
+    :param admin: the admin client of :func:`~mm2_smoke.bomber.client.connect`, asked again while topics are missing.
+    :param metadata: its first metadata.
+    :param bootstrap: the brokers, as named in the message.
+    :param wait_s: how long to wait for missing topics, in seconds.
     :raises BomberConnectError: naming the topics still missing.
     """
     deadline = time.monotonic() + wait_s
@@ -101,9 +109,9 @@ def wait_for_partitions(admin: object, metadata: object, spec: ConsumerSpec, boo
             return found
         if time.monotonic() >= deadline:
             raise BomberConnectError(
-                f"topic(s) {', '.join(missing)} not found on {bootstrap} (or not readable by this user): check "
-                "--topic-prefix and --num-topics (on the target, MirrorMaker 2 names them source.<prefix>...), "
-                "or give --wait-for-topics")
+                "topic(s) {missing} not found on {bootstrap} (or not readable by this user): check --topic-prefix and "
+                "--num-topics (on the target, MirrorMaker 2 names them source.<prefix>...), or give --wait-for-topics",
+                missing=", ".join(missing), bootstrap=bootstrap)
         if not announced:
             cli.say(f"waiting up to {wait_s:g} s for {', '.join(missing)}")
             announced = True
@@ -136,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     summary = run_consumer(client.config(), spec, partitions, progress=Progress(),
                            progress_interval_s=args.progress_interval, log_level=cli.log_level(args))
-    return cli.finish(summary, render_consume(summary), args.summary_json, t0)
+    return cli.finish(summary, render_consume(summary, cli.FLAG_NAMES), args.summary_json, t0)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 
 import bomber_common as cli  # noqa: E402
 
-from mm2_smoke.bomber import (  # noqa: E402
-    ProducerProgress,
-    ProducerSpec,
-    connect,
-    ensure_topics,
-    new_run_id,
-    run_producer,
-)
-from mm2_smoke.bomber_stats import render_produce  # noqa: E402
+from mm2_smoke.bomber.client import connect, ensure_topics  # noqa: E402
+from mm2_smoke.bomber.producer import ACKS, ProducerProgress, ProducerSpec, new_run_id, run_producer  # noqa: E402
+from mm2_smoke.bomber.stats import render_produce  # noqa: E402
+from mm2_smoke.message import MAX_RECORD_SIZE_BYTES  # noqa: E402
+from mm2_smoke.naming import DEFAULT_TOPIC_PREFIX  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=cli.EXIT_CODES_HELP)
     cli.add_connection_args(p, "KAFKA_SOURCE")
     g = p.add_argument_group("what to send")
-    g.add_argument("--topic-prefix", default="test-prometheus",
+    g.add_argument("--topic-prefix", default=DEFAULT_TOPIC_PREFIX,
                    help="topics are <prefix>.generated-data-NN.json, NN from 01")
     g.add_argument("--num-topics", type=cli.positive_int, default=1, help="how many topics (1 to 99)")
     g.add_argument("--messages-per-second", type=cli.number, default=None, metavar="RATE",
@@ -60,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-messages", type=cli.positive_int, default=None, metavar="N",
                    help="stop after N messages PER TOPIC (N x --num-topics in all)")
     g.add_argument("--record-size", type=cli.positive_int, default=1024, metavar="BYTES",
-                   help="bytes of each message value, run tag included (at most 1000000)")
-    g.add_argument("--acks", default="all", choices=("all", "1", "0"),
+                   help=f"bytes of each message value, run tag included (at most {MAX_RECORD_SIZE_BYTES})")
+    g.add_argument("--acks", default="all", choices=ACKS,
                    help="acknowledgements awaited per message; 'all' also makes the producer idempotent")
     g.add_argument("--run-id", default=None, help="run id written in every tag (default: bomber-<UTC time>-<hex>)")
     g.add_argument("--linger-ms", type=int, default=5, metavar="MS", help="how long a batch may wait to fill")
@@ -74,9 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def spec_from_args(args: argparse.Namespace) -> ProducerSpec:
-    """The engine's producer spec of the parsed flags (validated there: one clear error per bad value)."""
+    """The engine's producer spec of the parsed flags (validated there: one clear error per bad value).
+
+    :raises BomberInputError: naming the flag and the fix.
+    """
     if args.unthrottled and args.messages_per_second is not None:
         raise cli.BomberInputError("--unthrottled and --messages-per-second exclude each other: give one")
+    if args.duration_minutes is not None and not args.duration_minutes > 0:  # the engine counts seconds
+        raise cli.BomberInputError("--duration-minutes {value:g} must be above 0", value=args.duration_minutes)
     rate = None if args.unthrottled else (10.0 if args.messages_per_second is None else args.messages_per_second)
     minutes = args.duration_minutes if args.duration_minutes is not None else (None if args.num_messages else 1.0)
     return ProducerSpec(topics=cli.topic_names(args.topic_prefix, args.num_topics), rate_per_s=rate,
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     summary = run_producer(client.config(), spec, progress=Progress(), progress_interval_s=args.progress_interval,
                            log_level=cli.log_level(args))
-    return cli.finish(summary, render_produce(summary), args.summary_json, t0)
+    return cli.finish(summary, render_produce(summary, cli.FLAG_NAMES), args.summary_json, t0)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         "State, logs and connections live in $MM2_STACK_DIR (default .stack/).",
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p_up = sub.add_parser("up", help="start the stack and wait until every part is ready (no-op if healthy)")
-    p_up.add_argument("--fresh", action="store_true", help="restart from scratch even if the stack is healthy")
+    p_up = sub.add_parser("up", help="build the stack if there is none; else start only the parts that are not "
+                          "running, on their existing data (unhealthy running parts are warned about, never fixed)")
+    p_up.add_argument("--fresh", action="store_true", help="stop the stack, wipe its data, passwords and certificates, "
+                      "and build it anew")
     sub.add_parser("down", help="stop every process of the stack (by PID)")
     sub.add_parser("status", help="print each part's PID and health; exit 1 if any part is unhealthy")
     sub.add_parser("env", help="print the path of the dotenv file with the Airflow connections")
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p_fault.add_argument("name", choices=list(FAULTS))
     p_heal = sub.add_parser("heal", help="remove a fault and wait until the chain is healthy again")
     p_heal.add_argument("name", choices=list(FAULTS))
+    p_metrics = sub.add_parser("metrics", help="switch the running worker's JMX exporter to other rules, live (it "
+                               "reloads them): runbook, strimzi, kafka-new, or the path of a rules file")
+    p_metrics.add_argument("rules", help="runbook | strimzi | kafka-new | PATH")
     p_logs = sub.add_parser("logs", help="print the tail of a part's log")
     p_logs.add_argument("part", choices=proc.PARTS)
     p_logs.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
@@ -67,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
 
             seconds = faults.heal(config, args.name)
             print(f"healed: {args.name} in {seconds:.1f} s (chain healthy, MM2 latency window clear)")
+        elif args.cmd == "metrics":
+            from pathlib import Path
+
+            from mm2_stack.config import METRICS_RULES, PACKAGE_DIR
+            from mm2_stack.connect import use_rules
+
+            rules = (PACKAGE_DIR.parent / "prometheus" / METRICS_RULES[args.rules] if args.rules in METRICS_RULES
+                     else Path(args.rules))
+            if not rules.is_file():
+                raise StackError("config", f"{args.rules}: not one of {', '.join(METRICS_RULES)} nor a rules file")
+            use_rules(config, rules)
+            print(f"the worker's exporter now reads {rules} (its next scrape exports with them)")
         elif args.cmd == "logs":
             print(proc.log_tail(config, args.part, args.n))
     except StackError as exc:
@@ -82,7 +99,7 @@ def _print_status(statuses) -> bool:
     for s in statuses:
         mark = "UP  " if s.healthy else "DOWN"
         pid = s.pid if s.pid is not None else "-"
-        print(f"{mark} {s.part:<11} pid={pid!s:<8} {s.detail}")
+        print(f"{mark} {s.part:<15} pid={pid!s:<8} {s.detail}")
     return all(s.healthy for s in statuses)
 
 

@@ -11,12 +11,12 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mm2_smoke.dag_layout import DAG_ID
 from mm2_stack.config import REPO_ROOT, StackConfig, StackError
-
-DAG_ID = "mm2_smoke_test"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -32,14 +32,25 @@ def read_env_file(path: Path) -> dict[str, str]:
     return env
 
 
+def merge_env(environ: Mapping[str, str], env_file: Mapping[str, str], runner: Mapping[str, str],
+              defaults: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of an Airflow command, by precedence (highest first): ``extra`` (the caller's), ``runner``
+    (what makes the run use this Airflow home and this checkout), a variable exported in ``environ`` (set and not
+    empty), the stack's ``env_file``, ``defaults``.
+
+    So an exported ``AIRFLOW_CONN_PROMETHEUS`` or ``MM2_SMOKE_REPORT_DIR`` beats the env file and our default.
+    """
+    exported = {k: v for k, v in environ.items() if v != ""}
+    return {**environ, **defaults, **env_file, **exported, **runner, **(extra or {})}
+
+
 def airflow_env(config: StackConfig, airflow_home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of an Airflow command on the local stack: connections, folders, SQLite home."""
+    """The environment of an Airflow command on the local stack: connections, folders, SQLite home (precedence:
+    :func:`merge_env`; an exported variable beats the stack's env file)."""
     if not config.env_file.exists():
         raise StackError("config", f"{config.env_file} is missing: run `make stack-up` first")
     venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        **read_env_file(config.env_file),
+    runner = {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
@@ -47,10 +58,9 @@ def airflow_env(config: StackConfig, airflow_home: Path, extra: dict[str, str] |
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT / "include")]),
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "MM2_SMOKE_REPORT_DIR": str(airflow_home / "reports"),
     }
-    env.update(extra or {})
-    return env
+    defaults = {"MM2_SMOKE_REPORT_DIR": str(airflow_home / "reports")}
+    return merge_env(os.environ, read_env_file(config.env_file), runner, defaults, extra)
 
 
 def ensure_db(env: dict[str, str]) -> None:
@@ -88,7 +98,7 @@ def dags_test(env: dict[str, str], conf: dict | None = None, timeout_s: float = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mm2_stack.airflow_run",
-        description="Run the mm2_smoke_test DAG once on the local stack (airflow dags test, SQLite) and print "
+        description=f"Run the {DAG_ID} DAG once on the local stack (airflow dags test, SQLite) and print "
         "the checklist. Exit 0 on GO, 1 on NOGO/UNKNOWN, 2 when the run could not happen.",
     )
     parser.add_argument("--airflow-home", type=Path, default=REPO_ROOT / ".airflow",

@@ -1,4 +1,4 @@
-"""Where the local stack lives, which ports it listens on, and who its users are."""
+"""Where the local stack lives, which ports it listens on, who its users are, and the knobs that choose its variant."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from mm2_smoke.errors import SettingsError
+from mm2_smoke.metrics import PROFILES
 from mm2_smoke.naming import TopicNaming
+from mm2_smoke.settings import Setting, check_value
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,19 +42,6 @@ class StackError(RuntimeError):
         super().__init__(text)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise StackError("config", f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise StackError("config", f"{name}={raw!r} must be positive")
-    return value
-
-
 @dataclass(frozen=True)
 class Ports:
     """TCP ports of the stack, all on 127.0.0.1."""
@@ -64,18 +55,76 @@ class Ports:
     prometheus: int = 19090
 
 
+#: The Kafka versions the stack runs (MM2_STACK_KAFKA_VERSION): the 3.9, 4.1 and 4.3 lines.
+KAFKA_VERSION_PATTERN = r"^(3\.9|4\.1|4\.3)\.[0-9]+$"
+#: Our exporter rules of each metric profile (``include/prometheus/``), by MM2_STACK_METRICS value.
+METRICS_RULES = {name: p.rules_file for name, p in PROFILES.items() if p.rules_file}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One setting of the stack read from the environment: its variable, the field it sets, its default.
+
+    :param setting: name (the variable), doc line, kind and bounds, checked by the smoke test's one validator.
+    :param field: the :class:`StackConfig` field it sets.
+    :param default: the value when the variable is unset or empty.
+    """
+
+    setting: Setting
+    field: str
+    default: Any
+
+
+def _knob(env: str, field: str, default: Any, doc: str, kind: str = "string", **bounds: Any) -> Knob:
+    return Knob(Setting(env, env, doc, kind, **bounds), field, default)
+
+
+KNOBS: tuple[Knob, ...] = (
+    _knob("MM2_STACK_DIR", "root", str(REPO_ROOT / ".stack"), "State folder: jars, certificates, data, logs, the "
+          "Airflow env file."),
+    _knob("MM2_STACK_PORT_OFFSET", "port_offset", 0, "Shifts every port, for a second stack beside the first (with "
+          "its own MM2_STACK_DIR).", "integer", minimum=0, maximum=20000),
+    _knob("MM2_STACK_SCRAPE_INTERVAL_S", "scrape_interval_s", 5, "Metrics store scrape interval, in seconds.",
+          "integer", minimum=1, maximum=300),
+    _knob("MM2_STACK_REFRESH_TOPICS_S", "refresh_topics_s", 5, "MM2 refresh.topics.interval.seconds.", "integer",
+          minimum=1, maximum=3600),
+    _knob("MM2_STACK_READY_TIMEOUT_S", "ready_timeout_s", 120, "How long `up` waits for each part, in seconds.",
+          "integer", minimum=1, maximum=3600),
+    _knob("MM2_STACK_TOPICS", "topics_regex", "", "MM2's `topics` (default: every test topic)."),
+    _knob("MM2_STACK_METRICS", "metrics", "runbook", "Which of our exporter rules the Connect worker's JMX exporter "
+          "loads: runbook (the runbook's names), strimzi (the names of Strimzi's published rules), kafka-new (Kafka "
+          "4.3's metric.names.formats=new MBeans).", enum=tuple(METRICS_RULES)),
+    _knob("MM2_STACK_JMX_RULES", "jmx_rules", "", "Any exporter rules file you bring (a path); overrides "
+          "MM2_STACK_METRICS, and readiness then detects the profile (metric_profile=auto)."),
+    _knob("MM2_STACK_KAFKA_VERSION", "kafka_version", KAFKA_VERSION, "Kafka version of the whole chain: 4.1.x "
+          "(default 4.1.1), 4.3.x or 3.9.x.", pattern=KAFKA_VERSION_PATTERN,
+          pattern_doc="is not a Kafka version the stack runs: use 4.1.1 (default), 4.3.x or 3.9.x"),
+    _knob("MM2_STACK_METRIC_NAMES_FORMATS", "metric_names_formats", "", "Kafka 4.3's metric.names.formats of the "
+          "MM2 connectors: legacy, new or legacy,new (default: new with MM2_STACK_METRICS=kafka-new, else Kafka's "
+          "own default).", enum=("legacy", "new", "legacy,new")),
+    _knob("MM2_STACK_METRICS_STORE", "metrics_store", "prometheus", "The metrics store scraping the exporter: "
+          "prometheus (Debian's) or victoriametrics (Debian's, with its default flags).",
+          enum=("prometheus", "victoriametrics")),
+)
+
+
 @dataclass(frozen=True)
 class StackConfig:
-    """Settings of the local stack; each can be overridden by the environment variable named.
+    """Settings of the local stack; each can be overridden by the environment variable of :data:`KNOBS`.
 
     :param root: state folder (``MM2_STACK_DIR``, default ``<repo>/.stack``): jars, certs, data, logs.
-    :param scrape_interval_s: Prometheus scrape interval in seconds (``MM2_STACK_SCRAPE_INTERVAL_S``, 5).
+    :param ports: the stack's ports, each shifted by ``MM2_STACK_PORT_OFFSET``.
+    :param scrape_interval_s: metrics store scrape interval in seconds (``MM2_STACK_SCRAPE_INTERVAL_S``, 5).
     :param refresh_topics_s: MM2 ``refresh.topics.interval.seconds`` (``MM2_STACK_REFRESH_TOPICS_S``, 5).
     :param ready_timeout_s: how long ``up`` waits for each part (``MM2_STACK_READY_TIMEOUT_S``, 120).
     :param naming: topic naming (prefix, aliases, separator) shared with the smoke test.
     :param topics_regex: MM2 ``topics`` (``MM2_STACK_TOPICS``, default: every test topic).
-    :param ports: the stack's ports; ``MM2_STACK_PORT_OFFSET`` (default 0) shifts them all, so that a second
-        stack (with its own ``MM2_STACK_DIR``) can run beside the first.
+    :param metrics: our exporter rules (``MM2_STACK_METRICS``): ``runbook``, ``strimzi`` or ``kafka-new``.
+    :param jmx_rules: a rules file of the user's (``MM2_STACK_JMX_RULES``), '' for ours.
+    :param kafka_version: the chain's Kafka version (``MM2_STACK_KAFKA_VERSION``, 4.1.1).
+    :param metric_names_formats: Kafka 4.3's ``metric.names.formats`` (``MM2_STACK_METRIC_NAMES_FORMATS``), '' for
+        the default (``new`` with the kafka-new rules).
+    :param metrics_store: ``prometheus`` or ``victoriametrics`` (``MM2_STACK_METRICS_STORE``).
     """
 
     root: Path
@@ -85,32 +134,82 @@ class StackConfig:
     ready_timeout_s: int = 120
     naming: TopicNaming = field(default_factory=TopicNaming)
     topics_regex: str = ""
+    metrics: str = "runbook"
+    jmx_rules: str = ""
+    kafka_version: str = KAFKA_VERSION
+    metric_names_formats: str = ""
+    metrics_store: str = "prometheus"
     broker_heap_mb: int = 320
     connect_heap_mb: int = 384
 
+    def __post_init__(self) -> None:
+        if not self.topics_regex:
+            object.__setattr__(self, "topics_regex", self.naming.topics_regex)
+        if self.metrics == "kafka-new" and not self.jmx_rules and not self.kafka_version.startswith("4.3."):
+            raise StackError("config", f"MM2_STACK_METRICS=kafka-new needs Kafka 4.3 (metric.names.formats), not "
+                             f"MM2_STACK_KAFKA_VERSION={self.kafka_version}: set MM2_STACK_KAFKA_VERSION=4.3.1")
+        if self.metric_names_formats and not self.kafka_version.startswith("4.3."):
+            raise StackError("config", f"MM2_STACK_METRIC_NAMES_FORMATS needs Kafka 4.3, not "
+                             f"MM2_STACK_KAFKA_VERSION={self.kafka_version}")
+        if self.jmx_rules and not Path(self.jmx_rules).is_file():
+            raise StackError("config", f"MM2_STACK_JMX_RULES={self.jmx_rules}: no such file; give the path of a "
+                             "jmx_exporter rules file (YAML)")
+
     @classmethod
-    def from_env(cls) -> StackConfig:
-        root = Path(os.environ.get("MM2_STACK_DIR") or REPO_ROOT / ".stack").resolve()
-        naming = TopicNaming()
-        offset = int(os.environ.get("MM2_STACK_PORT_OFFSET") or 0)
-        if not 0 <= offset <= 20000:
-            raise StackError("config", f"MM2_STACK_PORT_OFFSET={offset} must be between 0 and 20000")
+    def from_env(cls, environ: dict[str, str] | None = None) -> StackConfig:
+        """The settings of :data:`KNOBS` from the environment (unset or empty: the default).
+
+        :raises StackError: naming the variable and what is wrong.
+        """
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for knob in KNOBS:
+            raw = environ.get(knob.setting.name) or ""
+            try:
+                values[knob.field] = check_value(knob.setting, raw) if raw else knob.default
+            except SettingsError as exc:
+                raise StackError("config", str(exc)) from None
+        offset = values.pop("port_offset")
+        values["root"] = Path(values["root"]).resolve()
         ports = Ports(**{f: v + offset for f, v in Ports().__dict__.items()})
-        return cls(
-            root=root,
-            ports=ports,
-            scrape_interval_s=_env_int("MM2_STACK_SCRAPE_INTERVAL_S", 5),
-            refresh_topics_s=_env_int("MM2_STACK_REFRESH_TOPICS_S", 5),
-            ready_timeout_s=_env_int("MM2_STACK_READY_TIMEOUT_S", 120),
-            naming=naming,
-            topics_regex=os.environ.get("MM2_STACK_TOPICS") or naming.topics_regex,
-        )
+        return cls(ports=ports, **values)
+
+    @property
+    def profile(self) -> str:
+        """The metric profile this stack's exporter produces (``auto`` with a rules file of the user's)."""
+        return "auto" if self.jmx_rules else self.metrics
+
+    @property
+    def names_formats(self) -> str:
+        """The MM2 connectors' ``metric.names.formats`` ('' to leave Kafka's default)."""
+        return self.metric_names_formats or ("new" if self.metrics == "kafka-new" and not self.jmx_rules else "")
+
+    @property
+    def kafka_line(self) -> str:
+        """``3.9``, ``4.1`` or ``4.3``."""
+        return ".".join(self.kafka_version.split(".")[:2])
+
+    @property
+    def rules_file(self) -> Path:
+        """The exporter rules the Connect worker loads (ours, or the user's)."""
+        return Path(self.jmx_rules) if self.jmx_rules else PACKAGE_DIR.parent / "prometheus" / METRICS_RULES[self.metrics]
+
+    @property
+    def variant(self) -> dict[str, str]:
+        """What makes this stack this variant (recorded at start: ``up`` refuses to reuse a stack of another)."""
+        return {"kafka_version": self.kafka_version, "exporter_rules": self.jmx_rules or self.metrics,
+                "metric_names_formats": self.names_formats or "default", "metrics_store": self.metrics_store}
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The processes of this stack, in start order."""
+        return ("source", "target", "connect", self.metrics_store)
 
     # --- folders -------------------------------------------------------------------------------
     @property
     def jars_dir(self) -> Path:
-        """Maven jars, kept across stacks (the cache that makes the second ``up`` offline)."""
-        return self.root / "jars"
+        """Maven jars of this Kafka version, kept across stacks (the cache that makes the second ``up`` offline)."""
+        return self.root / "jars" / self.kafka_version
 
     @property
     def run_dir(self) -> Path:

@@ -1,19 +1,31 @@
-"""The Kafka Connect distributed worker that runs MirrorMaker 2, and its three MM2 connectors."""
+"""The Kafka Connect distributed worker that runs MirrorMaker 2, and its three MM2 connectors.
+
+:func:`worker_settings` and :func:`mm2_connectors` are the one definition of both, parameterised by what differs
+between the local stack (127.0.0.1, SASL_SSL) and docker-compose (service names, PLAINTEXT;
+:mod:`mm2_stack.compose` generates its files from them).
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from mm2_smoke.naming import TopicNaming
 from mm2_stack import proc
 from mm2_stack.config import JMX_EXPORTER_JAR, PACKAGE_DIR, StackConfig, StackError
-from mm2_stack.kafka import jaas_plain, java_argv, java_client_props, write_properties
+from mm2_stack.kafka import CLUSTERS, jaas_plain, java_argv, java_client_props, write_properties
 
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+MIRROR_PACKAGE = "org.apache.kafka.connect.mirror."
 CONNECTOR_KINDS = ("MirrorSourceConnector", "MirrorCheckpointConnector", "MirrorHeartbeatConnector")
+#: The runbook's exporter rules (docker-compose's worker loads them; the local stack loads the rules of its variant).
 EXPORTER_RULES = PACKAGE_DIR.parent / "prometheus" / "jmx-exporter-mm2.yaml"
 
 
@@ -21,9 +33,32 @@ def rest_url(config: StackConfig, path: str = "") -> str:
     return f"http://127.0.0.1:{config.ports.connect_rest}{path}"
 
 
-def worker_properties(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class RestEndpoint:
+    """Where a Connect worker serves its REST API.
+
+    :param listener: the worker's ``listeners`` URL.
+    :param host: the host name it advertises to its peers.
+    :param port: the port it advertises.
+    """
+
+    listener: str
+    host: str
+    port: int
+
+
+def worker_settings(bootstrap: str, rest: RestEndpoint, client_security: Mapping[str, str],
+                    extra: Mapping[str, str]) -> dict[str, str]:
+    """The MM2 Connect worker's settings, wherever it runs.
+
+    :param bootstrap: bootstrap servers of the worker's own cluster (the target: MM2 writes there).
+    :param rest: the worker's REST endpoint.
+    :param client_security: security settings of the worker's clients, unprefixed; its producer (MM2's writes to
+        the target), consumer and admin get them too. Empty for PLAINTEXT.
+    :param extra: further worker settings (config providers).
+    """
     props = {
-        "bootstrap.servers": config.bootstrap("target"),
+        "bootstrap.servers": bootstrap,
         "group.id": "mm2-connect",
         "config.storage.topic": "mm2-connect-configs",
         "offset.storage.topic": "mm2-connect-offsets",
@@ -35,27 +70,42 @@ def worker_properties(config: StackConfig, passwords: dict[str, str]) -> dict[st
         "key.converter": BYTES,
         "value.converter": BYTES,
         "header.converter": BYTES,
-        "listeners": rest_url(config),
-        "rest.advertised.host.name": "127.0.0.1",
-        "rest.advertised.port": str(config.ports.connect_rest),
+        "listeners": rest.listener,
+        "rest.advertised.host.name": rest.host,
+        "rest.advertised.port": str(rest.port),
         # Commit source offsets every 5 s so offset-commit metrics exist soon after a start.
         "offset.flush.interval.ms": "5000",
         "scheduled.rebalance.max.delay.ms": "10000",
         "connector.client.config.override.policy": "All",
-        # Connector configs reference secrets in a file instead of carrying passwords in Connect's REST.
-        "config.providers": "file",
-        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+        **extra,
     }
-    # The worker's own clients, its producer (MM2's writes to target), consumer and admin: as mm2.
     for prefix in ("", "producer.", "consumer.", "admin."):
-        props.update(java_client_props(config, "mm2", passwords, prefix))
+        props.update({prefix + k: v for k, v in client_security.items()})
     return props
 
 
-def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
-    """The three MM2 connectors, named as MirrorMaker names them (``source->target.<Kind>``)."""
-    naming = config.naming
-    secrets_ref = f"${{file:{config.run_dir / 'connect' / 'mm2-secrets.properties'}:jaas}}"
+def worker_properties(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
+    """The local stack's worker: on 127.0.0.1, its clients as ``mm2`` over SASL_SSL."""
+    return worker_settings(
+        config.bootstrap("target"),
+        RestEndpoint(rest_url(config), "127.0.0.1", config.ports.connect_rest),
+        java_client_props(config, "mm2", passwords),
+        # Connector configs reference secrets in a file instead of carrying passwords in Connect's REST.
+        {"config.providers": "file",
+         "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider"},
+    )
+
+
+def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int, bootstrap: Mapping[str, str],
+                   security: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The three MM2 connectors' configs by kind (``MirrorSourceConnector``...), wherever they run.
+
+    :param naming: aliases and replication separator.
+    :param topics_regex: the MirrorSourceConnector's ``topics``.
+    :param refresh_topics_s: its ``refresh.topics.interval.seconds``.
+    :param bootstrap: bootstrap servers by side (``source``, ``target``).
+    :param security: security settings of the connectors' clients, unprefixed, for both clusters.
+    """
     common: dict[str, str] = {
         "source.cluster.alias": naming.source_alias,
         "target.cluster.alias": naming.target_alias,
@@ -69,51 +119,75 @@ def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
         "offset-syncs.topic.location": "target",
         "offset-syncs.topic.replication.factor": "1",
     }
-    for side in ("source", "target"):
-        common.update({
-            f"{side}.cluster.bootstrap.servers": config.bootstrap(side),
-            f"{side}.cluster.security.protocol": "SASL_SSL",
-            f"{side}.cluster.sasl.mechanism": "PLAIN",
-            f"{side}.cluster.sasl.jaas.config": secrets_ref,
-            f"{side}.cluster.ssl.truststore.type": "PEM",
-            f"{side}.cluster.ssl.truststore.location": str(config.ca_file),
-        })
-    return {
-        naming.connector_name("MirrorSourceConnector"): {
-            **common,
-            "connector.class": "org.apache.kafka.connect.mirror.MirrorSourceConnector",
-            "topics": config.topics_regex,
-            "refresh.topics.interval.seconds": str(config.refresh_topics_s),
+    for side in CLUSTERS:
+        common[f"{side}.cluster.bootstrap.servers"] = bootstrap[side]
+        common.update({f"{side}.cluster.{k}": v for k, v in security.items()})
+    own = {
+        "MirrorSourceConnector": {
+            "topics": topics_regex,
+            "refresh.topics.interval.seconds": str(refresh_topics_s),
             "replication.factor": "1",
             "sync.topic.acls.enabled": "false",
             "sync.topic.configs.enabled": "false",
         },
-        naming.connector_name("MirrorCheckpointConnector"): {
-            **common,
-            "connector.class": "org.apache.kafka.connect.mirror.MirrorCheckpointConnector",
+        "MirrorCheckpointConnector": {
             "checkpoints.topic.replication.factor": "1",
             "emit.checkpoints.interval.seconds": "5",
             "refresh.groups.interval.seconds": "10",
             "sync.group.offsets.enabled": "false",
         },
-        naming.connector_name("MirrorHeartbeatConnector"): {
-            **common,
-            "connector.class": "org.apache.kafka.connect.mirror.MirrorHeartbeatConnector",
+        "MirrorHeartbeatConnector": {
             "heartbeats.topic.replication.factor": "1",
             "emit.heartbeats.interval.seconds": "5",
         },
     }
+    return {kind: {**common, "connector.class": MIRROR_PACKAGE + kind, **own[kind]} for kind in CONNECTOR_KINDS}
+
+
+def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
+    """The local stack's MM2 connectors by name (``source->target.<Kind>``): SASL_SSL/PLAIN as ``mm2``, whose
+    JAAS line the worker's file config provider reads from the secrets file."""
+    security = {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.jaas.config": f"${{file:{config.run_dir / 'connect' / 'mm2-secrets.properties'}:jaas}}",
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(config.ca_file),
+    }
+    by_kind = mm2_connectors(config.naming, config.topics_regex, config.refresh_topics_s,
+                             {side: config.bootstrap(side) for side in CLUSTERS}, security)
+    if config.names_formats:  # Kafka 4.3 (KIP-1280): which MBeans MirrorMaker's per-topic metrics live in
+        for kind in ("MirrorSourceConnector", "MirrorCheckpointConnector"):
+            by_kind[kind]["metric.names.formats"] = config.names_formats
+    return {config.naming.connector_name(kind): cfg for kind, cfg in by_kind.items()}
+
+
+def rules_in_use(config: StackConfig) -> Path:
+    """The exporter rules file the running worker's agent reads (a copy in the run folder: the agent reloads it
+    when it changes, so ``use_rules`` switches the exported names without a restart)."""
+    return config.run_dir / "connect" / "jmx-exporter.yaml"
+
+
+def use_rules(config: StackConfig, rules: Path) -> None:
+    """Make the worker's JMX exporter export with ``rules`` (at start, or live: it reloads a changed file)."""
+    target = rules_in_use(config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copyfile(rules, tmp)
+    tmp.replace(target)
 
 
 def start(config: StackConfig, passwords: dict[str, str]) -> int:
     d = config.run_dir / "connect"
     write_properties(d / "worker.properties", worker_properties(config, passwords))
     write_properties(d / "mm2-secrets.properties", {"jaas": jaas_plain("mm2", passwords["mm2"])})
+    if not rules_in_use(config).exists():  # a restart keeps the rules swapped in live (`mm2_stack metrics`)
+        use_rules(config, config.rules_file)
     agent = (f"-javaagent:{config.jars_dir / JMX_EXPORTER_JAR}="
-             f"127.0.0.1:{config.ports.jmx_exporter}:{EXPORTER_RULES}")
+             f"127.0.0.1:{config.ports.jmx_exporter}:{rules_in_use(config)}")
     argv = java_argv(config, config.connect_heap_mb, "org.apache.kafka.connect.cli.ConnectDistributed",
-                     str(d / "worker.properties"), agent=agent)
-    return proc.spawn(config, "connect", argv)
+                     str(d / "worker.properties"), agent=agent, log=proc.log_file(config, "connect"))
+    return proc.spawn(config, "connect", argv, output=proc.out_file(config, "connect"))
 
 
 def rest(config: StackConfig, method: str, path: str, body: Any = None, timeout_s: float = 10) -> tuple[int, Any]:

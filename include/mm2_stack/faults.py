@@ -12,7 +12,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 
-from mm2_stack import connect, proc, prometheus
+from mm2_stack import connect, metrics_store, proc
 from mm2_stack.config import StackConfig, StackError, load_passwords
 from mm2_stack.kafka import client_config
 
@@ -62,7 +62,7 @@ def _remote_topic(config: StackConfig) -> str:
 
 
 def _quota(config: StackConfig, *args: str) -> None:
-    from mm2_smoke.kafka_tools import java_client_properties, properties_file, run_tool
+    from mm2_smoke.java_tools import java_client_properties, properties_file, run_tool
 
     cfg = client_config(config, "target", "admin", load_passwords(config))
     with properties_file(java_client_properties(cfg)) as props:
@@ -99,8 +99,136 @@ def remote_topic_missing(config: StackConfig) -> None:
     admin.delete_topics([topic], operation_timeout=15)[topic].result()
 
 
+def _source_read_deny(config: StackConfig):
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    return AclBinding(ResourceType.TOPIC, config.naming.source_topic(1), ResourcePatternType.LITERAL, "User:mm2", "*",
+                      AclOperation.READ, AclPermissionType.DENY)
+
+
+def source_read_denied(config: StackConfig) -> None:
+    """MM2 may not READ the test topic on source (a DENY beside its ALLOW on every topic): its task stays RUNNING."""
+    admin = _admin(config, "source")
+    for fut in admin.create_acls([_source_read_deny(config)], request_timeout=15).values():
+        fut.result()
+
+
+def source_topic_deleted(config: StackConfig) -> None:
+    """The test topic is deleted on source (the brokers do not auto-create topics)."""
+    topic = config.naming.source_topic(1)
+    admin = _admin(config, "source")
+    admin.delete_topics([topic], operation_timeout=15)[topic].result()
+
+    def gone() -> str | None:
+        return f"{topic} still listed" if topic in admin.list_topics(timeout=5).topics else None
+
+    proc.wait_until(config, "source", gone, 30, f"{topic} deleted on source", interval_s=0.5)
+
+
+def mm2_source_unreachable(config: StackConfig) -> None:
+    """MM2's connector points at a source bootstrap where no broker listens (a wrong address in its config)."""
+    name = _source_connector(config)
+    cfg = dict(connect.connector_configs(config)[name])
+    cfg["source.cluster.bootstrap.servers"] = "127.0.0.1:1"
+    # The connector's admin calls give up after these (Kafka's defaults: 60 s before it settles with no task).
+    cfg["source.admin.default.api.timeout.ms"] = "5000"
+    cfg["source.admin.request.timeout.ms"] = "4000"
+    _put_config(config, name, cfg)
+    _wait_connector_state(config, "RUNNING", no_tasks=True)
+
+
+def target_frozen(config: StackConfig) -> None:
+    """The target broker is frozen (SIGSTOP): its port accepts connections, nothing answers (a hung broker)."""
+    import os
+    import signal
+
+    pid = proc.running_pid(config, "target")
+    if pid is None:
+        raise StackError("target", "the target broker is not running: nothing to freeze")
+    os.kill(pid, signal.SIGSTOP)
+
+
 def prometheus_down(config: StackConfig) -> None:
-    proc.stop(config, "prometheus")
+    proc.stop(config, config.metrics_store)
+
+
+def connector_deleted(config: StackConfig) -> None:
+    name = _source_connector(config)
+    status, body = connect.rest(config, "DELETE", connect.connector_path(name), timeout_s=60)
+    if status not in (200, 204):
+        raise StackError("connect", f"deleting {name} failed: HTTP {status}: {body}")
+
+
+def connector_paused(config: StackConfig) -> None:
+    name = _source_connector(config)
+    connect.rest(config, "PUT", connect.connector_path(name) + "/pause")
+    _wait_connector_state(config, "PAUSED")
+
+
+#: A transformation that fails on every record MM2 replicates (a byte[] value is not a Struct): with Connect's
+#: default errors.tolerance=none the task turns FAILED at the first record, as a task hitting a real record error.
+FAILING_SMT = {"transforms": "mm2smokefault",
+               "transforms.mm2smokefault.type": "org.apache.kafka.connect.transforms.ExtractField$Value",
+               "transforms.mm2smokefault.field": "no_such_field"}
+
+
+def task_fails_on_next_record(config: StackConfig) -> None:
+    """The source connector's tasks fail at the next replicated record (they stay RUNNING until one comes)."""
+    name = _source_connector(config)
+    _put_config(config, name, {**connect.connector_configs(config)[name], **FAILING_SMT})
+    _wait_connector_state(config, "RUNNING", tasks_running=True)
+
+
+def task_failed(config: StackConfig) -> None:
+    """A task already FAILED: the failing transformation, then one record through it."""
+    from mm2_stack.probe import send_probe
+
+    task_fails_on_next_record(config)
+    name = _source_connector(config)
+
+    def failed() -> str | None:
+        # A record read by a task generation older than the new configuration passes: send until one fails.
+        try:
+            send_probe(config, timeout_s=2)
+        except StackError:
+            pass  # the probe did not arrive: the task failed on it (or is failing)
+        code, body = connect.rest(config, "GET", connect.connector_path(name) + "/status")
+        tasks = [t["state"] for t in body.get("tasks", [])] if code == 200 else []
+        return None if "FAILED" in tasks else f"tasks {tasks}"
+
+    proc.wait_until(config, "connect", failed, 90, f"a task of {name} FAILED", interval_s=0.5)
+
+
+def scrape_down(config: StackConfig) -> None:
+    """The store scrapes a port where no exporter listens (a wrong scrape address: the target is down for it)."""
+    metrics_store.reload(config, metrics_store.config_text(config, exporter_port=1))
+    # The fault is in place once the store has noticed: it marks the old target's series stale a scrape or two
+    # after the reload (about 6-9 s here), not at once.
+    proc.wait_until(config, "prometheus", lambda: "MM2's series still answer" if metrics_store.contract_probe(config)
+                    is None else None, 60, "the store's MM2 series stale after the reload", interval_s=1)
+
+
+def _wait_connector_state(config: StackConfig, state: str, tasks_running: bool = False,
+                          task_state: str | None = None, no_tasks: bool = False) -> None:
+    name = _source_connector(config)
+
+    def reached() -> str | None:
+        code, body = connect.rest(config, "GET", connect.connector_path(name) + "/status")
+        if code != 200:
+            return f"HTTP {code}"
+        tasks = [t["state"] for t in body.get("tasks", [])]
+        if body["connector"]["state"] != state:
+            return f"connector {body['connector']['state']}"
+        if tasks_running and (not tasks or any(t != "RUNNING" for t in tasks)):
+            return f"tasks {tasks}"
+        if task_state and task_state not in tasks:
+            return f"tasks {tasks}"
+        if no_tasks and tasks:
+            return f"tasks {tasks}"
+        return None
+
+    proc.wait_until(config, "connect", reached, 90, f"{name} {state}" + (f", a task {task_state}" if task_state
+                                                                         else ""), interval_s=0.5)
 
 
 # --- healing ----------------------------------------------------------------------------------------
@@ -150,9 +278,60 @@ def heal_remote_topic_missing(config: StackConfig) -> None:
     connect.rest(config, "POST", connect.connector_path(name) + "/restart?includeTasks=true")
 
 
+def heal_source_read_denied(config: StackConfig) -> None:
+    admin = _admin(config, "source")
+    for fut in admin.delete_acls([_acl_filter(_source_read_deny(config))], request_timeout=15).values():
+        fut.result()
+
+
+def heal_source_topic_deleted(config: StackConfig) -> None:
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import NewTopic
+
+    topic = config.naming.source_topic(1)
+    try:
+        admin = _admin(config, "source")  # alive until its future is done
+        admin.create_topics([NewTopic(topic, 1, 1)], request_timeout=15)[topic].result()
+    except KafkaException as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise
+
+
+def heal_mm2_source_unreachable(config: StackConfig) -> None:
+    name = _source_connector(config)
+    _put_config(config, name, dict(connect.connector_configs(config)[name]))
+
+
+def heal_target_frozen(config: StackConfig) -> None:
+    import os
+    import signal
+
+    pid = proc.running_pid(config, "target")
+    if pid is not None:
+        os.kill(pid, signal.SIGCONT)
+
+
 def heal_prometheus_down(config: StackConfig) -> None:
-    if proc.running_pid(config, "prometheus") is None:
-        prometheus.start(config)
+    if proc.running_pid(config, config.metrics_store) is None:
+        metrics_store.start(config)
+
+
+def heal_connector_deleted(config: StackConfig) -> None:
+    connect.create_connectors(config)
+
+
+def heal_connector_paused(config: StackConfig) -> None:
+    connect.rest(config, "PUT", connect.connector_path(_source_connector(config)) + "/resume")
+
+
+def heal_task_failed(config: StackConfig) -> None:
+    name = _source_connector(config)
+    _put_config(config, name, connect.connector_configs(config)[name])
+    connect.rest(config, "POST", connect.connector_path(name) + "/restart?includeTasks=true&onlyFailed=true")
+
+
+def heal_scrape_down(config: StackConfig) -> None:
+    metrics_store.reload(config, metrics_store.config_text(config))
 
 
 FAULTS: dict[str, tuple[Callable[[StackConfig], None], Callable[[StackConfig], None], str]] = {
@@ -163,7 +342,20 @@ FAULTS: dict[str, tuple[Callable[[StackConfig], None], Callable[[StackConfig], N
                      f"MM2's principal is throttled on target (producer_byte_rate={QUOTA_BYTES_PER_S})"),
     "remote-topic-missing": (remote_topic_missing, heal_remote_topic_missing,
                              "the remote topic is deleted on target and MM2 may not CREATE it"),
-    "prometheus-down": (prometheus_down, heal_prometheus_down, "Prometheus is stopped"),
+    "prometheus-down": (prometheus_down, heal_prometheus_down, "the metrics store (Prometheus) is stopped"),
+    "connector-deleted": (connector_deleted, heal_connector_deleted, "the MirrorSourceConnector is deleted"),
+    "connector-paused": (connector_paused, heal_connector_paused, "the MirrorSourceConnector is paused"),
+    "task-failed": (task_failed, heal_task_failed, "a MirrorSourceConnector task is FAILED (a record error)"),
+    "task-fails-mid-run": (task_fails_on_next_record, heal_task_failed,
+                           "the MirrorSourceConnector's tasks fail at the next record (during the run)"),
+    "scrape-down": (scrape_down, heal_scrape_down, "the metrics store scrapes a port where no exporter listens"),
+    "mm2-source-unreachable": (mm2_source_unreachable, heal_mm2_source_unreachable,
+                               "MM2's connector config points at a source bootstrap where no broker listens"),
+    "target-frozen": (target_frozen, heal_target_frozen, "the target broker is frozen (SIGSTOP): a hung broker"),
+    "source-read-denied": (source_read_denied, heal_source_read_denied,
+                           "MM2 may not READ the test topic on source (DENY ACL)"),
+    "source-topic-deleted": (source_topic_deleted, heal_source_topic_deleted,
+                             "the test topic is deleted on source (no auto-create)"),
 }
 
 
@@ -201,9 +393,9 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
         return None if remote in md.topics else f"{remote} not yet re-created by MM2"
 
     proc.wait_until(config, "connect", remote_exists, timeout_s, "the remote topic on target", interval_s=1)
-    proc.wait_until(config, "prometheus", lambda: prometheus.target_probe(config), timeout_s,
+    proc.wait_until(config, config.metrics_store, lambda: metrics_store.target_probe(config), timeout_s,
                     "the JMX exporter scrape target up")
-    proc.wait_until(config, "prometheus", lambda: prometheus.metrics_probe(config), timeout_s,
+    proc.wait_until(config, config.metrics_store, lambda: metrics_store.contract_probe(config), timeout_s,
                     "MM2's metrics in Prometheus")
 
     # Messages held back by the fault are replayed now; a probe arriving on target (MM2 keeps order within
@@ -212,13 +404,13 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
 
     send_probe(config, timeout_s=timeout_s)
     probe_done = time.time()
-    metric = f'kafka_connect_mirror_source_connector_replication_latency_ms_max{{topic="{remote}"}}'
+    metric = stack_queries(config).gauge_series()["latency_max_ms"]
 
     def latency_clear() -> str | None:
         # MM2 keeps latency max/avg over a 60 s window: wait for a scrape taken after the probe (so it holds
         # the replayed backlog), then until the backlog's latencies have left the window.
         def instant(q: str) -> list:
-            return prometheus.api(config, "/api/v1/query?" + urllib.parse.urlencode({"query": q}))["data"]["result"]
+            return metrics_store.api(config, "/api/v1/query?" + urllib.parse.urlencode({"query": q}))["data"]["result"]
 
         stamp = instant(f"max(timestamp({metric}))")
         if not stamp or float(stamp[0]["value"][1]) < probe_done + 1:
@@ -229,7 +421,15 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
         value = float(res[0]["value"][1])
         return None if value != value or value < 250 else f"latency max still {value:g} ms"
 
-    proc.wait_until(config, "prometheus", latency_clear, timeout_s, "MM2's latency window to clear", interval_s=2)
+    proc.wait_until(config, config.metrics_store, latency_clear, timeout_s, "MM2's latency window to clear", interval_s=2)
+
+
+def stack_queries(config: StackConfig):
+    """The smoke test's PromQL for this stack's metric profile (the runbook's with rules of the user's)."""
+    from mm2_smoke.settings import SmokeSettings
+
+    profile = config.profile if config.profile != "auto" else "runbook"
+    return SmokeSettings(metric_profile=profile).queries
 
 
 def describe() -> str:

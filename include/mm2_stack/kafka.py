@@ -48,34 +48,83 @@ def write_properties(path: Path, props: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def log4j2_config(config: StackConfig) -> Path:
-    """One Log4j2 config for every JVM of the stack: INFO to stdout (the part's log file)."""
+#: Loggers that loop while a cluster is unreachable (hundreds of thousands of lines a minute from Connect's
+#: clients), levelled to WARN: ``Metadata`` and the admin clients' ``AdminMetadataManager`` log each
+#: "Rebootstrapping" at INFO, ``NetworkClient`` each disconnect.
+QUIET_LOGGERS = ("org.apache.kafka.clients.Metadata", "org.apache.kafka.clients.admin.internals.AdminMetadataManager",
+                 "org.apache.kafka.clients.NetworkClient",
+                 "org.apache.kafka.common.config.AbstractConfig", "org.apache.kafka.common.utils.AppInfoParser")
+#: Loggers whose warnings repeat at every poll during a fault ("Failure during poll"): rate-limited (Log4j2).
+BURST_LOGGERS = ("org.apache.kafka.connect.mirror.MirrorSourceTask",)
+LOG_PATTERN = "[%d] %p %m (%c)%n"
+LOG_FILE_PROPERTY = "mm2.log.file"
+
+
+def log_config(config: StackConfig) -> Path:
+    """One logging config for every JVM of the stack: INFO to a size-capped rolling file (``-Dmm2.log.file``,
+    :data:`~mm2_stack.proc.LOG_MAX_BYTES`, :data:`~mm2_stack.proc.LOG_BACKUPS` rolled files), the reconnect loops
+    levelled to WARN. Log4j2 for Kafka 4, which also rate-limits: at most 20 INFO/WARN events a second on average
+    (bursts of 1000, e.g. a start), one "Failure during poll" a second; ERROR always passes. Log4j 1.x properties
+    (reload4j) for Kafka 3: levels only."""
+    mb = proc.LOG_MAX_BYTES // (1024 * 1024)
+    if not config.kafka_line.startswith("4."):
+        path = config.run_dir / "log4j.properties"
+        path.write_text(
+            "log4j.rootLogger=INFO, file\n"
+            "log4j.appender.file=org.apache.log4j.RollingFileAppender\n"
+            f"log4j.appender.file.File=${{{LOG_FILE_PROPERTY}}}\n"
+            f"log4j.appender.file.MaxFileSize={mb}MB\n"
+            f"log4j.appender.file.MaxBackupIndex={proc.LOG_BACKUPS}\n"
+            "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+            f"log4j.appender.file.layout.ConversionPattern={LOG_PATTERN}\n"
+            + "".join(f"log4j.logger.{name}=WARN\n" for name in QUIET_LOGGERS)
+        )
+        return path
     path = config.run_dir / "log4j2.properties"
-    path.write_text(
-        "status = warn\n"
-        "appender.out.type = Console\n"
-        "appender.out.name = OUT\n"
-        "appender.out.layout.type = PatternLayout\n"
-        "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
-        "rootLogger.level = INFO\n"
-        "rootLogger.appenderRef.out.ref = OUT\n"
-        # Client config dumps are long and say nothing the files do not.
-        "logger.cfg.name = org.apache.kafka.common.config.AbstractConfig\n"
-        "logger.cfg.level = WARN\n"
-        "logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser\n"
-        "logger.appinfo.level = WARN\n"
-    )
+    lines = [
+        "status = warn",
+        "appender.file.type = RollingFile",
+        "appender.file.name = FILE",
+        f"appender.file.fileName = ${{sys:{LOG_FILE_PROPERTY}}}",
+        f"appender.file.filePattern = ${{sys:{LOG_FILE_PROPERTY}}}.%i",
+        "appender.file.layout.type = PatternLayout",
+        f"appender.file.layout.pattern = {LOG_PATTERN}",
+        "appender.file.policies.type = Policies",
+        "appender.file.policies.size.type = SizeBasedTriggeringPolicy",
+        f"appender.file.policies.size.size = {mb}MB",
+        "appender.file.strategy.type = DefaultRolloverStrategy",
+        f"appender.file.strategy.max = {proc.LOG_BACKUPS}",
+        "appender.file.strategy.fileIndex = min",
+        "appender.file.filter.burst.type = BurstFilter",
+        "appender.file.filter.burst.level = WARN",
+        "appender.file.filter.burst.rate = 20",
+        "appender.file.filter.burst.maxBurst = 1000",
+        "rootLogger.level = INFO",
+        "rootLogger.appenderRef.file.ref = FILE",
+    ]
+    for i, name in enumerate(QUIET_LOGGERS):
+        lines += [f"logger.quiet{i}.name = {name}", f"logger.quiet{i}.level = WARN"]
+    for i, name in enumerate(BURST_LOGGERS):
+        lines += [f"logger.burst{i}.name = {name}", f"logger.burst{i}.filter.burst.type = BurstFilter",
+                  f"logger.burst{i}.filter.burst.level = WARN", f"logger.burst{i}.filter.burst.rate = 1",
+                  f"logger.burst{i}.filter.burst.maxBurst = 10"]
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: str | None = None) -> list[str]:
+def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: str | None = None,
+              log: Path | None = None) -> list[str]:
+    """The command line of one of the stack's JVMs, logging (:func:`log_config`) to ``log``."""
+    logging = (f"-Dlog4j2.configurationFile={config.run_dir / 'log4j2.properties'}"
+               if config.kafka_line.startswith("4.") else f"-Dlog4j.configuration=file:{config.run_dir / 'log4j.properties'}")
     argv = [
         "java",
         f"-Xms{min(128, heap_mb)}m",
         f"-Xmx{heap_mb}m",
         "-XX:+UseSerialGC",
         "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={config.run_dir / 'log4j2.properties'}",
+        logging,
+        f"-D{LOG_FILE_PROPERTY}={log}",
     ]
     if agent:
         argv.append(agent)
@@ -90,7 +139,8 @@ def broker_properties(config: StackConfig, cluster: str, passwords: dict[str, st
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{cport}",
+        # A single-node dynamic quorum (formatted with --standalone): the same on Kafka 3.9 and 4.x.
+        "controller.quorum.bootstrap.servers": f"127.0.0.1:{cport}",
         "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
         "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
         "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
@@ -139,11 +189,13 @@ def prepare(config: StackConfig, cluster: str, passwords: dict[str, str]) -> sub
     """Write the cluster's server.properties and start formatting its storage (returns the formatter)."""
     props_file = config.run_dir / cluster / "server.properties"
     write_properties(props_file, broker_properties(config, cluster, passwords))
-    argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}",
-                     "-c", str(props_file))
+    argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={new_cluster_id()}",
+                     "-c", str(props_file), log=proc.log_file(config, cluster))
     config.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = proc.log_file(config, cluster).open("ab")
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=config.run_dir)
+    # A one-off of a few lines: appended to the cluster's stdout file directly.
+    with proc.out_file(config, cluster).open("ab") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=config.run_dir)
 
 
 def finish_format(config: StackConfig, cluster: str, formatter: subprocess.Popen) -> None:
@@ -153,7 +205,8 @@ def finish_format(config: StackConfig, cluster: str, formatter: subprocess.Popen
 
 def start(config: StackConfig, cluster: str) -> int:
     props_file = config.run_dir / cluster / "server.properties"
-    return proc.spawn(config, cluster, java_argv(config, config.broker_heap_mb, "kafka.Kafka", str(props_file)))
+    argv = java_argv(config, config.broker_heap_mb, "kafka.Kafka", str(props_file), log=proc.log_file(config, cluster))
+    return proc.spawn(config, cluster, argv, output=proc.out_file(config, cluster))
 
 
 def metadata_probe(config: StackConfig, cluster: str, passwords: dict[str, str]) -> str | None:

@@ -33,7 +33,9 @@ def send_probe(
     :param timeout_s: how long to wait for the remote topic and the mirrored message, in seconds.
     :return: what was read back on the target (key, value and headers as received).
     """
-    from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+    from confluent_kafka import Consumer, Producer
+
+    from mm2_smoke.run_reader import PartitionReader, reader_settings
 
     passwords = load_passwords(config)
     naming = config.naming
@@ -45,9 +47,7 @@ def send_probe(
     if headers is None:
         headers = [("mm2-smoke-probe", key)]
 
-    # Find the remote topic's end offsets first: only messages after them are candidates.
-    consumer = Consumer({**client_config(config, "target", "smoke", passwords), "group.id": "mm2-smoke-probe",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer({**client_config(config, "target", "smoke", passwords), **reader_settings("mm2-smoke-probe")})
     try:
         deadline = time.monotonic() + timeout_s
         md = None
@@ -58,11 +58,9 @@ def send_probe(
             time.sleep(0.5)
         else:
             raise StackError("connect", f"remote topic {remote} does not exist on target after {timeout_s:.0f} s")
-        parts = []
-        for p in md.topics[remote].partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(remote, p), timeout=10)
-            parts.append(TopicPartition(remote, p, high))
-        consumer.assign(parts)
+        # From the remote topic's end offsets, read before producing: only messages after them are candidates.
+        reader = PartitionReader(consumer, [(remote, p) for p in md.topics[remote].partitions], "latest",
+                                 deadline=deadline)
 
         errors: list[str] = []
         producer = Producer({**client_config(config, "source", "smoke", passwords), "acks": "all"})
@@ -75,17 +73,13 @@ def send_probe(
         if producer.flush(30) != 0 or errors:
             raise StackError("source", f"producing the probe to {topic} failed: {errors or 'not delivered in 30 s'}")
 
-        while time.monotonic() < deadline:
-            msg = consumer.poll(1.0)
-            if msg is None:
-                continue
-            if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise StackError("target", f"reading {remote} failed: {msg.error()}")
-            if msg.key() == key:
-                return ProbeResult(topic, remote, msg.key(), msg.value(), list(msg.headers() or []),
-                                   time.monotonic() - t0)
+        for batch in reader.batches():
+            if batch.failures:
+                raise StackError("target", f"reading {remote} failed: {batch.failures[0].error()}")
+            for msg in batch.messages:
+                if msg.key() == key:
+                    return ProbeResult(topic, remote, msg.key(), msg.value(), list(msg.headers() or []),
+                                       time.monotonic() - t0)
         raise StackError("connect", f"the probe produced to {topic} did not reach {remote} within {timeout_s:.0f} s")
     finally:
         consumer.close()

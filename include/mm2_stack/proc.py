@@ -5,23 +5,45 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mm2_stack.config import StackConfig, StackError
 
-# Start order; ``down`` stops in reverse.
-PARTS = ("source", "target", "connect", "prometheus")
+# Every part a stack may run, in start order; ``down`` stops them in reverse (a stack runs one of the two stores:
+# StackConfig.parts).
+PARTS = ("source", "target", "connect", "prometheus", "victoriametrics")
+
+#: Every log file of the stack rolls at this size and keeps this many rolled files (``<part>.log.1``...): at most
+#: (1 + LOG_BACKUPS) x LOG_MAX_BYTES per file (log4j's rolling appender for the JVMs' logs, :mod:`mm2_stack.logcap`
+#: for everything a process writes to its stdout/stderr).
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 2
+LOGCAP = Path(__file__).resolve().parent / "logcap.py"
 
 
 def log_file(config: StackConfig, part: str) -> Path:
+    """The part's log: its log4j rolling file (JVMs), else its captured output."""
     return config.logs_dir / f"{part}.log"
 
 
+def out_file(config: StackConfig, part: str) -> Path:
+    """A JVM part's stdout/stderr (what does not go through log4j: JVM warnings, a crash before logging starts)."""
+    return config.logs_dir / f"{part}.out"
+
+
 def log_tail(config: StackConfig, part: str, lines: int = 30) -> str:
-    """The last ``lines`` lines of a part's log ('' when it has none)."""
-    path = log_file(config, part)
+    """The last ``lines`` lines of a part's log ('' when it has none), then those of its stdout file if it has one."""
+    tail = _tail(log_file(config, part), lines)
+    out = _tail(out_file(config, part), min(lines, 10))
+    if out:
+        tail += f"\n--- {out_file(config, part).name} ---\n{out}"
+    return tail
+
+
+def _tail(path: Path, lines: int) -> str:
     try:
         with path.open("rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -66,20 +88,29 @@ def running_pid(config: StackConfig, part: str) -> int | None:
     return pid if is_alive(pid) else None
 
 
-def spawn(config: StackConfig, part: str, argv: Sequence[str], env: dict[str, str] | None = None) -> int:
-    """Start ``argv`` in its own session, output appended to the part's log; record its PID."""
+def spawn(config: StackConfig, part: str, argv: Sequence[str], env: dict[str, str] | None = None,
+          output: Path | None = None) -> int:
+    """Start ``argv`` in its own session, its output appended to ``output`` (default the part's log) through the
+    capped rotating writer (:mod:`mm2_stack.logcap`, in a session of its own: it ends when the part does); record
+    the part's PID."""
     config.logs_dir.mkdir(parents=True, exist_ok=True)
     config.pids_dir.mkdir(parents=True, exist_ok=True)
-    with log_file(config, part).open("ab") as log:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **(env or {})},
-            cwd=config.run_dir,
-        )
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+        cwd=config.run_dir,
+    )
+    assert proc.stdout is not None
+    try:
+        subprocess.Popen([sys.executable, "-S", str(LOGCAP), str(output or log_file(config, part)), str(LOG_MAX_BYTES),
+                          str(LOG_BACKUPS)], stdin=proc.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    finally:
+        proc.stdout.close()  # the writer holds the read end now: the part's writes fail only if the writer dies
     _pid_file(config, part).write_text(str(proc.pid))
     return proc.pid
 

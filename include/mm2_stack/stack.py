@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mm2_stack import connect, jars, kafka, proc, prometheus
+from mm2_stack import connect, jars, kafka, metrics_store, proc
 from mm2_stack.certs import make_certs
 from mm2_stack.config import StackConfig, StackError, load_passwords, new_passwords, save_passwords
 from mm2_stack.envfile import write_env_file
@@ -35,10 +37,10 @@ def status(config: StackConfig) -> list[PartStatus]:
         "source": lambda: kafka.metadata_probe(config, "source", passwords),
         "target": lambda: kafka.metadata_probe(config, "target", passwords),
         "connect": lambda: connect.connectors_probe(config),
-        "prometheus": lambda: prometheus.target_probe(config),
+        config.metrics_store: lambda: metrics_store.target_probe(config),
     }
     result = []
-    for part in proc.PARTS:
+    for part in config.parts:
         pid = proc.running_pid(config, part)
         if pid is None:
             result.append(PartStatus(part, None, False, "not running"))
@@ -51,15 +53,133 @@ def status(config: StackConfig) -> list[PartStatus]:
     return result
 
 
+@dataclass(frozen=True)
+class UpPlan:
+    """What ``up`` does to a stack.
+
+    :param build: wipe the run folder and build every part anew (new passwords, certificates, data).
+    :param start: the parts to start on their existing data and configuration, in start order.
+    :param warnings: the parts that run but look unhealthy: reported, never fixed.
+    """
+
+    build: bool
+    start: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def plan_up(statuses: Sequence[PartStatus], has_stack: bool, fresh: bool) -> UpPlan:
+    """Decide what ``up`` does: build only when asked (``fresh``) or when there is no stack yet; else start the
+    parts whose process is not running and leave every other part as it is, its state and faults included.
+
+    :param statuses: each part's status (:func:`status`), in start order.
+    :param has_stack: the run folder holds a stack (its passwords and variant).
+    :param fresh: ``up --fresh``.
+    """
+    if fresh or not has_stack:
+        return UpPlan(build=True)
+    return UpPlan(build=False, start=tuple(s.part for s in statuses if s.pid is None),
+                  warnings=tuple(f"{s.part} (pid {s.pid}) looks unhealthy: {s.detail}"
+                                 for s in statuses if s.pid is not None and not s.healthy))
+
+
+def _has_stack(config: StackConfig) -> bool:
+    """True when the run folder holds a stack; False when there is none. A run folder without its passwords or
+    variant (a start that failed half way) is refused: only ``--fresh`` may wipe it."""
+    if not config.run_dir.exists() or not any(config.run_dir.iterdir()):
+        return False
+    missing = [p.name for p in (config.secrets_file, config.run_dir / VARIANT_FILE) if not p.exists()]
+    if missing:
+        raise StackError("config", f"{config.run_dir} holds an incomplete stack (no {' or '.join(missing)}): "
+                         "rebuild it with `python -m mm2_stack up --fresh` (wipes it), or stop it (`make stack-down`) "
+                         "and remove that folder")
+    return True
+
+
 def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
-    """Start the whole stack and wait until every part is ready; a no-op when it is healthy already.
+    """Bring the stack up without destroying anything that was not asked for (:func:`plan_up`).
+
+    With no stack yet (or ``fresh``), build every part and wait until each is ready. Else start only the parts
+    whose process is not running, on their existing data, passwords, certificates and configuration; every other
+    part is left as it is (a frozen broker, a paused connector, a fault someone injected): parts that look
+    unhealthy are reported on stderr as warnings, never fixed.
 
     :param fresh: stop a running stack and start a new one (new certificates, passwords, data).
-    :return: timings in seconds (``jars``, ``total``...); empty when the stack was already up.
+    :return: timings in seconds (``jars``, ``total``...); empty when nothing was started.
     """
-    if not fresh and all(s.healthy for s in status(config)):
-        _say("stack already up and healthy")
-        return {}
+    has_stack = False if fresh else _has_stack(config)
+    if has_stack:
+        running = running_variant(config)
+        if running and running != config.variant:
+            raise StackError("config", f"the stack in {config.run_dir} is {running}, not the {config.variant} asked "
+                             "for: stop it (`make stack-down`) or use another MM2_STACK_DIR and MM2_STACK_PORT_OFFSET, "
+                             "or `python -m mm2_stack up --fresh` to replace it")
+    plan = plan_up(status(config) if has_stack else [], has_stack, fresh)
+    if not plan.build:
+        timings = _start_parts(config, plan.start) if plan.start else {}
+        warnings = plan.warnings if not plan.start else plan_up(status(config), True, False).warnings
+        if not config.env_file.exists():
+            write_env_file(config, load_passwords(config))
+        for warning in warnings:
+            _say(f"warning: {warning} (left as it is: heal it, or `python -m mm2_stack up --fresh` rebuilds the "
+                 "stack)")
+        if not plan.start and not warnings:
+            _say("stack already up and healthy")
+        return timings
+    return _build(config)
+
+
+def _start_parts(config: StackConfig, parts: Sequence[str]) -> dict[str, float]:
+    """Start ``parts`` (not running) on their existing data and configuration, and wait until the stack looks
+    healthy, for up to ``ready_timeout_s`` per part. A part that exits fails with its log tail; one that runs but does
+    not get healthy (another part's fault may be the cause) is left for the warnings.
+
+    :return: seconds until each part was started and waited for, and ``total``.
+    """
+    t0 = time.monotonic()
+    busy = [port for part in parts for port in busy_ports(config, part_ports(config, part))]
+    if busy:
+        raise StackError("ports", f"port(s) {', '.join(map(str, busy))} of the stopped part(s) {', '.join(parts)} are "
+                         "in use by another process (another stack?): stop it, or give this stack other ports with "
+                         "MM2_STACK_PORT_OFFSET")
+    if shutil.which("java") is None and any(p in kafka.CLUSTERS or p == "connect" for p in parts):
+        raise StackError("java", "`java` is not on PATH: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+    jars.ensure_jars(config)
+    passwords = load_passwords(config)
+    kafka.log_config(config)  # the controller's own logging settings (capped logs), not the stack's state
+    timeout = config.ready_timeout_s
+    timings: dict[str, float] = {}
+    _say(f"starting the stopped part(s) {', '.join(parts)} on their existing data...")
+    for part in parts:
+        if part in kafka.CLUSTERS:
+            kafka.start(config, part)
+            _settle(config, part, lambda c=part: kafka.metadata_probe(config, c, passwords), timeout,
+                    "broker metadata over SASL_SSL")
+        elif part == "connect":
+            connect.start(config, passwords)
+            _settle(config, part, lambda: connect.rest_probe(config) or connect.connectors_probe(config), timeout,
+                    "MM2 connectors and tasks RUNNING")
+        else:
+            metrics_store.start(config)
+            _settle(config, part, lambda: metrics_store.target_probe(config) or metrics_store.contract_probe(config),
+                    timeout, f"the smoke test's metric contract (profile {config.profile})")
+        timings[part] = time.monotonic() - t0
+    timings["total"] = time.monotonic() - t0
+    _say(f"started {', '.join(parts)} in {timings['total']:.1f} s")
+    return timings
+
+
+def _settle(config: StackConfig, part: str, check: Callable[[], str | None], timeout_s: float, what: str) -> None:
+    """Wait as :func:`proc.wait_until` does, but a part that still runs at the timeout is no error (it is reported
+    as unhealthy afterwards); one that exited is."""
+    try:
+        proc.wait_until(config, part, check, timeout_s, what)
+    except StackError:
+        if proc.running_pid(config, part) is None:
+            raise
+
+
+def _build(config: StackConfig) -> dict[str, float]:
+    """Stop whatever runs, wipe the run folder and build every part anew; wait until each is ready."""
     down(config)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
@@ -69,7 +189,7 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     if busy:
         raise StackError("ports", f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use by another process "
                          "(another stack?): stop it, or give this stack other ports with MM2_STACK_PORT_OFFSET")
-    prometheus.ensure_installed()
+    metrics_store.ensure_installed(config)
     if shutil.which("java") is None:
         raise StackError("java", "`java` is not on PATH: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
     config.root.mkdir(parents=True, exist_ok=True)
@@ -78,19 +198,20 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
 
     shutil.rmtree(config.run_dir, ignore_errors=True)
     config.run_dir.mkdir(parents=True)
+    (config.run_dir / VARIANT_FILE).write_text(json.dumps(config.variant, sort_keys=True))
     passwords = new_passwords()
     save_passwords(config, passwords)
     make_certs(config)
-    kafka.log4j2_config(config)
+    kafka.log_config(config)
 
-    _say("formatting and starting the source and target clusters...")
+    _say(f"formatting and starting the source and target clusters (Kafka {config.kafka_version})...")
     formatters = {c: kafka.prepare(config, c, passwords) for c in kafka.CLUSTERS}
     for cluster, formatter in formatters.items():
         kafka.finish_format(config, cluster, formatter)
     for cluster in kafka.CLUSTERS:
         kafka.start(config, cluster)
-    # Prometheus does not depend on Kafka: start it now so it is ready when the exporter is.
-    prometheus.start(config)
+    # The metrics store does not depend on Kafka: start it now so it is ready when the exporter is.
+    metrics_store.start(config)
     for cluster in kafka.CLUSTERS:
         proc.wait_until(config, cluster, lambda c=cluster: kafka.metadata_probe(config, c, passwords), timeout,
                         "broker metadata over SASL_SSL")
@@ -104,22 +225,41 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     proc.wait_until(config, "connect", lambda: connect.connectors_probe(config), timeout,
                     "MM2 connectors and tasks RUNNING")
     timings["connect"] = time.monotonic() - t0
-    proc.wait_until(config, "prometheus", lambda: prometheus.target_probe(config), timeout,
+    store = config.metrics_store
+    proc.wait_until(config, store, lambda: metrics_store.target_probe(config), timeout,
                     "the JMX exporter scrape target up")
-    proc.wait_until(config, "prometheus", lambda: prometheus.metrics_probe(config), timeout,
-                    "MM2's poll_total series in Prometheus")
+    proc.wait_until(config, store, lambda: metrics_store.contract_probe(config), timeout,
+                    f"the smoke test's metric contract (profile {config.profile}): every series fresh")
     write_env_file(config, passwords)
     timings["total"] = time.monotonic() - t0
     _say(f"stack up in {timings['total']:.1f} s (jars {timings['jars']:.1f} s); connections in {config.env_file}")
     return timings
 
 
-def busy_ports(config: StackConfig) -> list[int]:
-    """The stack's ports that something else already listens on."""
+VARIANT_FILE = "variant.json"
+
+
+def running_variant(config: StackConfig) -> dict[str, str] | None:
+    """The variant the stack in ``config.run_dir`` was started as (None when it records none)."""
+    try:
+        return json.loads((config.run_dir / VARIANT_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def part_ports(config: StackConfig, part: str) -> list[int]:
+    """The ports ``part`` listens on."""
+    p = config.ports
+    return {"source": [p.source_broker, p.source_controller], "target": [p.target_broker, p.target_controller],
+            "connect": [p.connect_rest, p.jmx_exporter]}.get(part, [p.prometheus])
+
+
+def busy_ports(config: StackConfig, ports: Sequence[int] | None = None) -> list[int]:
+    """The stack's ports (or ``ports``) that something else already listens on."""
     import socket
 
     busy = []
-    for port in sorted(vars(config.ports).values()):
+    for port in sorted(vars(config.ports).values() if ports is None else ports):
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:

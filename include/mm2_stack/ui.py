@@ -1,70 +1,67 @@
 """Airflow's UI on the local stack: ``airflow standalone`` on SQLite, in the foreground (``make ui``).
 
-The parts are reusable by tests:
+:class:`AirflowServer` starts ``airflow standalone`` (scheduler, triggerer, dag-processor, API server with the
+UI) in the background with the environment of :func:`mm2_stack.airflow_run.airflow_env`, waits until every
+component is healthy and the DAG is parsed, unpauses the DAG, and stops every process it started. The tests
+drive the same server (``tests/support/airflow_api.py`` adds their REST API v2 calls on top of :meth:`api`).
 
-- :class:`AirflowServer` starts ``airflow standalone`` (scheduler, triggerer, dag-processor, API server with the
-  UI) in the background with the environment of :func:`mm2_stack.airflow_run.airflow_env`, waits until it is
-  healthy and the DAG is parsed, talks to the REST API v2 with a JWT of the simple auth manager (unpause,
-  trigger, wait for a run, list task instances, read a task log), and stops every process it started.
-- :func:`capture_page` opens a page of the UI in headless Chromium (Debian's ``chromium``) over the DevTools
-  protocol on a pipe (no driver), logged in with the server's JWT cookie, and saves a screenshot.
-
-Ports: the API server listens on 127.0.0.1:``18080 + MM2_STACK_PORT_OFFSET`` (``make ui``); the log servers
-of the scheduler and the triggerer on the next two ports.
+Ports: the API server listens on 127.0.0.1:``18080 + MM2_STACK_PORT_OFFSET``; the log servers of the scheduler
+and the triggerer on the next two ports.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import fcntl
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from mm2_stack.airflow_run import DAG_ID, airflow_env
 from mm2_stack.config import REPO_ROOT, Ports, StackConfig, StackError
 
-UI_PORT = 18080  # + MM2_STACK_PORT_OFFSET: `make ui`
-TEST_UI_PORT = 18180  # + MM2_STACK_PORT_OFFSET: the browser test's Airflow (beside a running `make ui`)
+UI_PORT = 18080  # + MM2_STACK_PORT_OFFSET
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 LOG_FILE = "standalone.log"
 DEFAULT_HOME = REPO_ROOT / ".airflow" / "ui"
-TERMINAL_RUN_STATES = ("success", "failed")
-# The UI keeps the DAG page's view (grid or graph) in the browser's local storage under this key (JSON).
-UI_VIEW_STORAGE_KEY = "default_dag_view"
-JWT_COOKIE = "_token"  # the cookie the UI's login page sets and the API server reads
-_json_loads = json.loads  # AirflowServer.api() has a parameter named json
+READY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
 
 def port_offset(config: StackConfig) -> int:
-    """The ``MM2_STACK_PORT_OFFSET`` the stack's ports were shifted by."""
+    """The ``MM2_STACK_PORT_OFFSET`` the stack's ports were shifted by.
+
+    :param config: the stack's settings.
+    """
     return config.ports.connect_rest - Ports().connect_rest
 
 
 def default_port(config: StackConfig) -> int:
-    """The API server (UI) port of ``make ui``: 18080 + ``MM2_STACK_PORT_OFFSET``."""
+    """The API server (UI) port of ``make ui``: 18080 + ``MM2_STACK_PORT_OFFSET``.
+
+    :param config: the stack's settings.
+    """
     return UI_PORT + port_offset(config)
 
 
 def port_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:``port`` and it can be bound."""
+    """True if nothing listens on 127.0.0.1:``port`` and it can be bound.
+
+    :param port: the TCP port on 127.0.0.1.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -78,19 +75,14 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_port_block(preferred: int, count: int = 3, tries: int = 20, step: int = 10) -> int:
-    """``preferred`` if it and the ``count - 1`` next ports are free, else the first free block above it."""
-    for i in range(tries):
-        base = preferred + i * step
-        if all(port_free(base + k) for k in range(count)):
-            return base
-    raise StackError("airflow", f"no free block of {count} ports from {preferred} (step {step}, {tries} tries)")
-
-
 def ensure_admin_password(home: Path, user: str = ADMIN_USER) -> str:
     """The simple auth manager's password of ``user``, generated once into its passwords file in ``home``.
 
     Airflow reads that file and only adds users missing from it, so the password stays the same across starts.
+
+    :param home: the AIRFLOW_HOME holding the passwords file.
+    :param user: the user name (default ``admin``).
+    :raises StackError: the passwords file is not JSON.
     """
     path = home / PASSWORDS_FILE
     try:
@@ -112,11 +104,14 @@ def standalone_env(config: StackConfig, home: Path, port: int, *, schedule: bool
                    extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of ``airflow standalone`` on the local stack (see :func:`airflow_env`).
 
+    :param config: the stack's settings (its ``airflow.env`` holds the connections).
+    :param home: the AIRFLOW_HOME.
     :param port: the API server's port; the scheduler's and the triggerer's log servers get ``port + 1`` and
         ``port + 2`` (their defaults, 8793/8794, would collide with any other Airflow on the machine).
     :param schedule: let the scheduler create the DAG's scheduled runs (``MM2_SMOKE_SCHEDULE``, default
         ``@hourly``; with ``catchup=False`` the latest interval runs as soon as the DAG is unpaused). False: only
         the runs triggered by hand or over the API run (``[scheduler] use_job_schedule = False``).
+    :param extra: more variables, set last.
     """
     url = f"http://127.0.0.1:{port}"
     return airflow_env(config, home, extra={
@@ -143,8 +138,22 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _lives(p: psutil.Process) -> bool:
+    """True while ``p`` runs (a zombie does not)."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 class AirflowApiError(RuntimeError):
-    """A REST API call answered with an HTTP error (or not at all)."""
+    """A REST API call answered with an HTTP error (or not at all).
+
+    :param method: the HTTP method.
+    :param path: the path called (``/api/v2/...``).
+    :param status: the HTTP status, None if the server did not answer.
+    :param body: the answer's body (or the connection error).
+    """
 
     def __init__(self, method: str, path: str, status: int | None, body: str) -> None:
         self.status = status
@@ -154,6 +163,10 @@ class AirflowApiError(RuntimeError):
 
 def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
           timeout_s: float = 30) -> tuple[int, str]:
+    """One JSON request; return the status and the body, whatever the status.
+
+    :raises OSError: no answer (refused, timed out).
+    """
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={
         "Accept": "application/json", **({"Content-Type": "application/json"} if data is not None else {}),
@@ -166,21 +179,21 @@ def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | Non
 
 
 class AirflowServer:
-    """``airflow standalone`` on SQLite for the local stack, and a small client of its REST API v2.
+    """``airflow standalone`` on SQLite for the local stack.
 
     Usage::
 
         with AirflowServer(config, home, port) as server:  # starts, waits until ready; stops everything on exit
             server.unpause()
-            run_id = server.trigger({"num_messages": 50})
-            state = server.wait_for_run(run_id, timeout_s=600)  # 'success' or 'failed'
-            tasks = server.task_instances(run_id)
+            print(server.dag_url(), server.user, server.password)
 
+    :param config: the stack's settings.
     :param home: the AIRFLOW_HOME (SQLite DB, airflow.cfg, logs, reports, ``standalone.log``, the passwords file).
     :param port: the API server's port (the UI, ``/api/v2``, ``/execution/``); ``port + 1`` and ``port + 2``
         must be free as well (log servers).
     :param schedule: see :func:`standalone_env`.
     :param extra_env: more environment for every Airflow process (e.g. ``AIRFLOW_CONN_ALERT_WEBHOOK``).
+    :param dag_id: the DAG waited for and unpaused (default ``mm2_smoke_test``).
     """
 
     def __init__(self, config: StackConfig, home: Path, port: int, *, schedule: bool = False,
@@ -197,20 +210,21 @@ class AirflowServer:
         self.ready_seconds: float | None = None
         self._t_start = time.monotonic()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._family: dict[int, Any] = {}  # pid -> psutil.Process: everything standalone started
+        self._family: dict[int, psutil.Process] = {}  # pid -> process: everything standalone started
+        self._restarted: dict[str, subprocess.Popen[bytes]] = {}  # component -> its replacement (restart_component)
         self._token: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """The API server's base URL (``http://127.0.0.1:<port>``)."""
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
     def start(self) -> AirflowServer:
-        """Start ``airflow standalone`` in its own session, output to ``standalone.log`` in the home."""
+        """Start ``airflow standalone`` in its own session, output to ``standalone.log`` in the home.
+
+        :raises StackError: already started, or one of the three ports is in use.
+        """
         if self._proc is not None:
             raise StackError("airflow", "already started")
         busy = [p for p in (self.port, self.port + 1, self.port + 2) if not port_free(p)]
@@ -234,9 +248,23 @@ class AirflowServer:
         return self
 
     def alive(self) -> bool:
+        """True while ``airflow standalone`` runs."""
         return self._proc is not None and self._proc.poll() is None
 
+    def wait(self) -> int:
+        """Block until ``airflow standalone`` exits; return its exit code.
+
+        :raises StackError: not started.
+        """
+        if self._proc is None:
+            raise StackError("airflow", "not started: call start() first")
+        return self._proc.wait()
+
     def log_tail(self, lines: int = 60) -> str:
+        """The last lines of ``standalone.log`` ('' if there is none).
+
+        :param lines: how many lines, at most (read from the last 128 KiB).
+        """
         try:
             with self.log_path.open("rb") as fh:
                 fh.seek(0, os.SEEK_END)
@@ -263,11 +291,12 @@ class AirflowServer:
     def wait_ready(self, timeout_s: float = 300) -> float:
         """Wait until every component is healthy and the DAG is parsed; return the seconds since start.
 
-        :raises StackError: standalone exited, or not ready within ``timeout_s`` (with the log's tail and the
-            DAG's import errors, if any).
+        :param timeout_s: how long to wait, in seconds (default 300).
+        :raises StackError: not started, standalone exited, or not ready within ``timeout_s`` (with the log's
+            tail and the DAG's import errors, if any).
         """
         if self._proc is None:
-            raise StackError("airflow", "not started")
+            raise StackError("airflow", "not started: call start() first")
         deadline = time.monotonic() + timeout_s
         waiting = "the API server"
         while True:
@@ -276,9 +305,8 @@ class AirflowServer:
                                  f"{waiting}")
             self._remember_family()
             health = self.health()
-            parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
             if health:
-                sick = [p for p in parts if health.get(p) != "healthy"]
+                sick = [p for p in READY_COMPONENTS if health.get(p) != "healthy"]
                 waiting = f"healthy {', '.join(sick)}" if sick else f"the DAG {self.dag_id} to be parsed"
                 if not sick and self._dag_parsed():
                     self.ready_seconds = time.monotonic() - self._t_start
@@ -287,11 +315,11 @@ class AirflowServer:
                 errors = self._import_errors()
                 raise self._fail(f"not ready after {timeout_s:.0f} s: waiting for {waiting}"
                                  + (f"; import errors: {errors}" if errors else ""))
-            time.sleep(1)
+            time.sleep(1)  # poll interval
 
     def _dag_parsed(self) -> bool:
         try:
-            self.api("GET", f"/api/v2/dags/{self.dag_id}")
+            self.dag()
         except AirflowApiError as exc:
             if exc.status == 404:
                 return False
@@ -306,18 +334,18 @@ class AirflowServer:
         return [f"{e.get('filename')}: {e.get('stack_trace', '')[-1500:]}" for e in body.get("import_errors", [])]
 
     def _remember_family(self) -> None:
-        """Note every descendant of standalone: task processes run in their own process groups."""
-        import psutil
-
+        """Note every descendant of standalone (and of the components restarted by :meth:`restart_component`): task
+        processes run in their own process groups."""
         if self._proc is None:
             return
         self._family = {pid: p for pid, p in self._family.items() if p.is_running()}  # not a reused PID
-        try:
-            root = psutil.Process(self._proc.pid)
-            for p in [root, *root.children(recursive=True)]:
-                self._family.setdefault(p.pid, p)
-        except psutil.NoSuchProcess:
-            pass
+        for root_pid in [self._proc.pid, *(r.pid for r in self._restarted.values() if r.poll() is None)]:
+            try:
+                root = psutil.Process(root_pid)
+                for p in [root, *root.children(recursive=True)]:
+                    self._family.setdefault(p.pid, p)
+            except psutil.NoSuchProcess:
+                pass
         for p in list(self._family.values()):
             try:
                 for c in p.children(recursive=True):
@@ -326,9 +354,10 @@ class AirflowServer:
                 pass
 
     def stop(self, timeout_s: float = 20) -> None:
-        """Ctrl-C to standalone (it stops its components), then SIGTERM/SIGKILL to whatever is left of them."""
-        import psutil
+        """Ctrl-C to standalone (it stops its components), then SIGTERM/SIGKILL to whatever is left of them.
 
+        :param timeout_s: how long standalone gets to stop its components after Ctrl-C, in seconds (default 20).
+        """
         if self._proc is None:
             return
         self._remember_family()
@@ -337,6 +366,9 @@ class AirflowServer:
                 os.kill(self._proc.pid, signal.SIGINT)
             except ProcessLookupError:
                 pass
+        for replacement in self._restarted.values():  # not standalone's children: it does not stop them
+            if replacement.poll() is None:
+                replacement.terminate()
         family = list(self._family.values())
         _, alive = psutil.wait_procs(family, timeout=timeout_s)
         for sig, wait_s in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
@@ -348,10 +380,17 @@ class AirflowServer:
                 except psutil.NoSuchProcess:
                     pass
             _, alive = psutil.wait_procs(alive, timeout=wait_s)
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)  # anything of its session we never saw
-        except (ProcessLookupError, PermissionError):
-            pass
+        for pgid in [self._proc.pid, *(r.pid for r in self._restarted.values())]:
+            try:
+                os.killpg(pgid, signal.SIGKILL)  # anything of its (or a replacement's) session we never saw
+            except (ProcessLookupError, PermissionError):
+                pass
+        for replacement in self._restarted.values():
+            try:
+                replacement.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._restarted = {}
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -359,6 +398,74 @@ class AirflowServer:
         self._proc = None
         self._family = {}
         self._token = None
+
+    # --- components (the fault tests kill and restart them) ----------------------------------
+    def component(self, name: str) -> psutil.Process | None:
+        """The running ``airflow <name>`` process of this server (``scheduler``, ``triggerer``, ``dag-processor``,
+        ``api-server``): standalone's child, or the replacement :meth:`restart_component` started; None if none runs.
+
+        :param name: the component's subcommand.
+        """
+        replacement = self._restarted.get(name)
+        if replacement is not None and replacement.poll() is None:
+            return psutil.Process(replacement.pid)
+        if not self.alive():
+            return None
+        for child in psutil.Process(self._proc.pid).children():
+            try:
+                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE and " ".join(child.cmdline()).split()[-1:] == [name]:
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        return None
+
+    def kill_component(self, name: str, sig: int = signal.SIGKILL) -> dict[str, str]:
+        """Kill ``airflow <name>`` and every process under it (``sig``, default SIGKILL: no clean shutdown); return
+        its environment (to start a replacement with). standalone does not restart it.
+
+        :param name: the component's subcommand.
+        :param sig: the signal (SIGKILL: a crash; SIGTERM: a clean stop).
+        :raises StackError: the component does not run.
+        """
+        proc = self.component(name)
+        if proc is None:
+            raise StackError("airflow", f"no running airflow {name} of the server on port {self.port}")
+        self._remember_family()
+        env = proc.environ()
+        tree = [proc, *proc.children(recursive=True)]
+        for p in tree:
+            try:
+                p.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        # standalone never reaps its children: a killed component stays a zombie, which counts as gone here.
+        deadline = time.monotonic() + 15
+        while any(_lives(p) for p in tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for p in tree:
+            if _lives(p):
+                p.kill()
+        replacement = self._restarted.pop(name, None)
+        if replacement is not None:
+            replacement.wait(timeout=5)
+        return env
+
+    def restart_component(self, name: str, env: dict[str, str]) -> psutil.Process:
+        """Start ``airflow <name>`` again (after :meth:`kill_component`) with ``env``, output appended to
+        ``standalone.log``; :meth:`stop` stops it with the rest.
+
+        :param name: the component's subcommand.
+        :param env: its environment (what :meth:`kill_component` returned).
+        """
+        airflow = Path(sys.executable).parent / "airflow"
+        airflow = str(airflow) if airflow.exists() else (shutil.which("airflow", path=env.get("PATH")) or "airflow")
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} airflow {name} restarted ===\n".encode())
+            log.flush()
+            self._restarted[name] = subprocess.Popen([airflow, name], cwd=self.home, env=env,
+                                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                                     start_new_session=True, preexec_fn=_default_sigint)
+        return psutil.Process(self._restarted[name].pid)
 
     def __enter__(self) -> AirflowServer:
         self.start()
@@ -372,343 +479,59 @@ class AirflowServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- REST API v2 ----------------------------------------------------------------------------
+    # --- REST API v2 (what the launcher itself needs) ------------------------------------------
     def token(self, refresh: bool = False) -> str:
-        """A JWT of the simple auth manager for the admin user (``POST /auth/token``)."""
+        """A JWT of the simple auth manager for the admin user (``POST /auth/token``), kept until ``refresh``.
+
+        :param refresh: ask for a new one even if one is kept.
+        :raises AirflowApiError: the API server refused the login.
+        """
         if self._token is None or refresh:
-            status, text = _http("POST", self.url + "/auth/token",
-                                 {"username": self.user, "password": self.password})
+            try:
+                status, text = _http("POST", self.url + "/auth/token",
+                                     {"username": self.user, "password": self.password})
+            except OSError as exc:
+                raise AirflowApiError("POST", "/auth/token", None, str(exc)) from exc
             if status not in (200, 201):
                 raise AirflowApiError("POST", "/auth/token", status, text)
             self._token = json.loads(text)["access_token"]
         return self._token
 
-    def api(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None,
+    def api(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
             timeout_s: float = 30) -> Any:
         """Call the REST API with the admin's JWT; return the decoded JSON (None if empty).
 
-        :raises AirflowApiError: on an HTTP status >= 400 (after one retry with a new token on 401).
+        :param method: the HTTP method.
+        :param path: the path from the server's root (``/api/v2/...``).
+        :param body: sent as JSON, if not None.
+        :param params: the query string's parameters.
+        :param timeout_s: the request's timeout, in seconds (default 30).
+        :raises AirflowApiError: no answer, or an HTTP status >= 400 (after one retry with a new token on 401).
         """
         url = self.url + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
         for attempt in (0, 1):
             try:
-                status, text = _http(method, url, json, {"Authorization": f"Bearer {self.token(refresh=attempt > 0)}"},
-                                     timeout_s)
+                status, text = _http(method, url, body,
+                                     {"Authorization": f"Bearer {self.token(refresh=attempt > 0)}"}, timeout_s)
             except OSError as exc:
                 raise AirflowApiError(method, path, None, str(exc)) from exc
             if status != 401:
                 break
         if status >= 400:
             raise AirflowApiError(method, path, status, text)
-        return _json_loads(text) if text.strip() else None
+        return json.loads(text) if text.strip() else None
 
-    def _run_path(self, run_id: str, dag_id: str | None) -> str:
-        return f"/api/v2/dags/{dag_id or self.dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
+    def dag(self) -> dict[str, Any]:
+        """The DAG as the API server knows it (``GET /api/v2/dags/{dag_id}``)."""
+        return self.api("GET", f"/api/v2/dags/{self.dag_id}")
 
-    def dag(self, dag_id: str | None = None) -> dict[str, Any]:
-        return self.api("GET", f"/api/v2/dags/{dag_id or self.dag_id}")
-
-    def unpause(self, dag_id: str | None = None) -> dict[str, Any]:
+    def unpause(self) -> dict[str, Any]:
         """``PATCH /api/v2/dags/{dag_id}`` with ``is_paused: false``; return the DAG."""
-        return self.api("PATCH", f"/api/v2/dags/{dag_id or self.dag_id}", {"is_paused": False})
+        return self.api("PATCH", f"/api/v2/dags/{self.dag_id}", {"is_paused": False})
 
-    def pause(self, dag_id: str | None = None) -> dict[str, Any]:
-        return self.api("PATCH", f"/api/v2/dags/{dag_id or self.dag_id}", {"is_paused": True})
-
-    def trigger(self, conf: dict[str, Any] | None = None, dag_id: str | None = None,
-                run_id: str | None = None, note: str | None = None) -> str:
-        """``POST /api/v2/dags/{dag_id}/dagRuns`` (a manual run, no logical date); return its run id.
-
-        :param conf: the run's Params (``{}``: every Param's default).
-        """
-        body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}
-        if run_id:
-            body["dag_run_id"] = run_id
-        if note:
-            body["note"] = note
-        return self.api("POST", f"/api/v2/dags/{dag_id or self.dag_id}/dagRuns", body)["dag_run_id"]
-
-    def dag_run(self, run_id: str, dag_id: str | None = None) -> dict[str, Any]:
-        return self.api("GET", self._run_path(run_id, dag_id))
-
-    def wait_for_run(self, run_id: str, timeout_s: float = 900, dag_id: str | None = None,
-                     poll_s: float = 1.0) -> str:
-        """Poll the run until it is ``success`` or ``failed``; return that state.
-
-        :raises TimeoutError: still queued/running after ``timeout_s`` (with the task states).
-        """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            state = self.dag_run(run_id, dag_id)["state"]
-            if state in TERMINAL_RUN_STATES:
-                return state
-            if time.monotonic() > deadline:
-                states = {t["task_id"]: t["state"] for t in self.task_instances(run_id, dag_id)}
-                raise TimeoutError(f"run {run_id} still {state} after {timeout_s:.0f} s; tasks: {states}")
-            if not self.alive() and self._proc is not None:
-                raise self._fail(f"airflow standalone exited while run {run_id} was {state}")
-            time.sleep(poll_s)
-
-    def task_instances(self, run_id: str, dag_id: str | None = None) -> list[dict[str, Any]]:
-        """Every task instance of the run (``GET .../dagRuns/{run_id}/taskInstances``, all pages)."""
-        out: list[dict[str, Any]] = []
-        while True:
-            body = self.api("GET", self._run_path(run_id, dag_id) + "/taskInstances",
-                            params={"limit": 100, "offset": len(out)})
-            out += body["task_instances"]
-            if not body["task_instances"] or len(out) >= body["total_entries"]:
-                return out
-
-    def task_log(self, run_id: str, task_id: str, try_number: int = 1, dag_id: str | None = None,
-                 map_index: int = -1) -> str:
-        """The task's log as text (the ``event`` of each structured line)."""
-        body = self.api("GET", self._run_path(run_id, dag_id) + f"/taskInstances/{task_id}/logs/{try_number}",
-                        params={"full_content": "true", "map_index": map_index})
-        lines = []
-        for item in body.get("content") or []:
-            if isinstance(item, dict):
-                lines.append(" ".join(str(item.get(k, "")) for k in ("timestamp", "level", "event")).strip())
-            else:
-                lines.append(str(item))
-        return "\n".join(lines)
-
-    def event_log(self, run_id: str, dag_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """The run's newest ``limit`` audit-log events (``GET /api/v2/eventLogs``), oldest first: state changes,
-        and the scheduler's notes such as "state mismatch" that explain a task failed without a log of its own."""
-        body = self.api("GET", "/api/v2/eventLogs",
-                        params={"dag_id": dag_id or self.dag_id, "run_id": run_id, "limit": limit,
-                                "order_by": "-when"})
-        return list(reversed(body.get("event_logs") or []))
-
-    # --- UI -------------------------------------------------------------------------------------
-    def dag_url(self, dag_id: str | None = None) -> str:
-        return f"{self.url}/dags/{dag_id or self.dag_id}"
-
-    def run_url(self, run_id: str, dag_id: str | None = None) -> str:
-        """The run's page in the UI (grid or graph on the left, per the browser's saved view)."""
-        return f"{self.dag_url(dag_id)}/runs/{urllib.parse.quote(run_id, safe='')}"
-
-    def login_cookies(self) -> dict[str, str]:
-        """The cookie the UI's login page sets: opening UI pages with it skips the login form."""
-        return {JWT_COOKIE: self.token()}
-
-
-# --- headless Chromium over the DevTools protocol (pipe) ------------------------------------------
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
-                  "--mute-audio", "--disable-extensions", "--disable-sync")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    """The last lines of Chromium's log, without its D-Bus noise (no session bus in a container)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join([line for line in text.splitlines() if "dbus" not in line.lower()][-lines:])
-
-
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-class _DevTools:
-    """Chromium started with ``--remote-debugging-pipe``: JSON messages ending in NUL on fds 3 (in) and 4 (out)."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
-        to_child_r, self._w = os.pipe()
-        self._r, from_child_w = os.pipe()
-
-        def child_fds() -> None:  # in the child, before exec: our pipe ends become its fds 3 and 4
-            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-
-        with log_path.open("ab") as log:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         preexec_fn=child_fds, close_fds=False, start_new_session=True)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._buf = b""
-        self._id = 0
-
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout_s: float = 30) -> dict[str, Any]:
-        self._id += 1
-        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        data = json.dumps(msg).encode() + b"\0"
-        while data:
-            data = data[os.write(self._w, data):]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            reply = self._read(deadline, method)
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"chromium: {method}: {reply['error']}")
-                return reply.get("result") or {}
-
-    def _read(self, deadline: float, method: str) -> dict[str, Any]:
-        while b"\0" not in self._buf:
-            left = deadline - time.monotonic()
-            ready = select.select([self._r], [], [], max(0.0, left))[0] if left > 0 else []
-            if not ready:
-                raise TimeoutError(f"chromium did not answer {method}")
-            chunk = os.read(self._r, 1 << 20)
-            if not chunk:
-                raise RuntimeError(f"chromium closed the DevTools pipe (exit code {self.proc.poll()})")
-            self._buf += chunk
-        raw, _, self._buf = self._buf.partition(b"\0")
-        return json.loads(raw)
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout_s=5)
-        except (OSError, RuntimeError, TimeoutError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # renderer/GPU/zygote helpers of its session
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-@dataclass(frozen=True)
-class PageCapture:
-    """What :func:`capture_page` saw (at the screenshot).
-
-    :param missing: the ``wait_for`` texts not in ``scope_text`` and the ``wait_for_items`` not satisfied
-        (as ``"<key>: <text>"``); empty when the page showed everything waited for.
-    :param scope_text: the text content of the first element matching ``scope_selector`` ('' if none matched).
-    :param items: ``{key attribute: visible text}`` of the elements matching ``items_selector``.
-    :param text: the page's visible text (``document.body.innerText``).
-    :param screenshot: the PNG; ``html`` the DOM (outerHTML) beside it; ``seconds`` browser start to screenshot.
-    """
-
-    url: str
-    missing: tuple[str, ...]
-    scope_text: str
-    items: dict[str, str]
-    text: str
-    screenshot: Path
-    html: Path
-    seconds: float
-
-
-def _missing(seen: dict[str, Any], wait_for: tuple[str, ...], wait_for_items: dict[str, str]) -> tuple[str, ...]:
-    scope = seen.get("scope") or ""
-    items = seen.get("items") or {}
-    return (*(w for w in wait_for if w not in scope),
-            *(f"{k}: {v}" for k, v in wait_for_items.items() if v not in (items.get(k) or "")))
-
-
-def capture_page(url: str, screenshot: Path, *, cookies: dict[str, str] | None = None,
-                 local_storage: dict[str, str] | None = None, wait_for: Iterable[str] = (),
-                 scope_selector: str = "body", items_selector: str | None = None, items_key: str = "data-id",
-                 wait_for_items: dict[str, str] | None = None, timeout_s: float = 90, settle_s: float = 2.0,
-                 window: tuple[int, int] = (1600, 1000), scale: float = 1, chromium: str | None = None,
-                 workdir: Path | None = None) -> PageCapture:
-    """Open ``url`` in headless Chromium, wait until the page shows what is asked, save a screenshot.
-
-    Waits (up to ``timeout_s``) until every ``wait_for`` text is in the text of ``scope_selector`` and, for each
-    ``key: text`` of ``wait_for_items``, the element of ``items_selector`` whose ``items_key`` attribute is
-    ``key`` shows ``text``; then ``settle_s`` more for the layout. The screenshot (and the DOM as ``.html``
-    beside it) is saved even when they never show up: the caller asserts on :attr:`PageCapture.missing`.
-
-    :param cookies: set for ``url``'s host before loading (e.g. :meth:`AirflowServer.login_cookies`).
-    :param local_storage: keys set in ``url``'s origin before its scripts run (e.g. the UI's view: graph).
-    :param window: the viewport in CSS pixels; ``scale`` the device pixel ratio (the PNG is ``window * scale``).
-    :param workdir: Chromium's profile, HOME and log (``chromium.log``); default: a temporary folder, deleted.
-    :raises StackError: Chromium is missing, failed or stopped answering (with its log's tail).
-    """
-    binary = chromium or find_chromium()
-    if not binary:
-        raise StackError("chromium", "no chromium on PATH (Debian: apt-get install chromium; `make deps` does)")
-    wanted = tuple(wait_for)
-    wanted_items = dict(wait_for_items or {})
-    screenshot = Path(screenshot)
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="mm2-chromium-") as tmp:
-            return capture_page(url, screenshot, cookies=cookies, local_storage=local_storage, wait_for=wanted,
-                                scope_selector=scope_selector, items_selector=items_selector, items_key=items_key,
-                                wait_for_items=wanted_items, timeout_s=timeout_s, settle_s=settle_s, window=window,
-                                scale=scale, chromium=binary, workdir=Path(tmp))
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "chromium.log"
-    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(url))
-    env = {**os.environ, "HOME": str(workdir), "XDG_CONFIG_HOME": str(workdir / "config"),
-           "XDG_CACHE_HOME": str(workdir / "cache")}
-    argv = [binary, *CHROMIUM_FLAGS, f"--window-size={window[0]},{window[1]}",
-            f"--user-data-dir={workdir / 'profile'}", "--remote-debugging-pipe", "about:blank"]
-    probe = (
-        "(() => { const el = document.querySelector(" + json.dumps(scope_selector) + "); const items = {};"
-        + (" for (const n of document.querySelectorAll(" + json.dumps(items_selector) + ")) items[n.getAttribute("
-           + json.dumps(items_key) + ")] = n.innerText;" if items_selector else "")
-        + " return {scope: el ? el.textContent : '', items: items,"
-        " text: document.body ? document.body.innerText : ''}; })()"
-    )
-    t0 = time.monotonic()
-    browser = _DevTools(argv, env, log_path)
-    try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-
-        def look() -> dict[str, Any]:
-            return browser.send("Runtime.evaluate", {"expression": probe, "returnByValue": True},
-                                session)["result"].get("value") or {}
-
-        browser.send("Page.enable", session=session)
-        browser.send("Emulation.setDeviceMetricsOverride", {"width": window[0], "height": window[1],
-                                                            "deviceScaleFactor": scale, "mobile": False}, session)
-        for name, value in (cookies or {}).items():
-            browser.send("Network.setCookie", {"name": name, "value": value, "url": origin + "/", "path": "/"},
-                         session)
-        if local_storage:
-            browser.send("Page.addScriptToEvaluateOnNewDocument", {"source": (
-                f"if (location.origin === {json.dumps(origin)}) {{ try {{ const kv = {json.dumps(local_storage)};"
-                " for (const k in kv) localStorage.setItem(k, kv[k]); } catch (e) {} }")}, session)
-        nav = browser.send("Page.navigate", {"url": url}, session)
-        if nav.get("errorText"):
-            raise StackError("chromium", f"could not open {url}: {nav['errorText']}")
-        deadline = time.monotonic() + timeout_s
-        while True:
-            seen = look()
-            if (seen.get("text") and not _missing(seen, wanted, wanted_items)) or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        time.sleep(settle_s)  # let the layout and its animations finish
-        seen = look()
-        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False}, session)
-        screenshot.write_bytes(base64.b64decode(shot["data"]))
-        seconds = time.monotonic() - t0
-        dom = browser.send("Runtime.evaluate", {"expression": "document.documentElement.outerHTML",
-                                                "returnByValue": True}, session)["result"].get("value") or ""
-        html = screenshot.with_suffix(".html")
-        html.write_text(dom)
-    except StackError:
-        raise
-    except (RuntimeError, TimeoutError, OSError) as exc:
-        raise StackError("chromium", f"{exc} (opening {url})", _tail(log_path)) from exc
-    finally:
-        browser.close()
-    return PageCapture(url=url, missing=_missing(seen, wanted, wanted_items), scope_text=seen.get("scope") or "",
-                       items=dict(seen.get("items") or {}), text=seen.get("text") or "", screenshot=screenshot,
-                       html=html, seconds=seconds)
+    def dag_url(self) -> str:
+        """The DAG's page in the UI."""
+        return f"{self.url}/dags/{self.dag_id}"
 
 
 # --- make ui --------------------------------------------------------------------------------------
@@ -720,6 +543,10 @@ def _rel(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mm2_stack.ui``: run Airflow in the foreground until Ctrl-C; return the exit code.
+
+    :param argv: the command line's arguments (default ``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m mm2_stack.ui",
         description="Airflow's UI on the local stack (`make ui`): airflow standalone (scheduler, triggerer, "
@@ -764,11 +591,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nAirflow UI: {server.url}  user: {server.user}  password: {server.password}\n"
               f"  DAG {DAG_ID} ({'paused' if paused else 'unpaused'}; {runs}): {server.dag_url()}\n"
               f"  ready in {seconds:.0f} s. Password file: {_rel(server.home / PASSWORDS_FILE)}; "
-              f"reports: {_rel(server.home / 'reports')}; log: {_rel(server.log_path)}\n"
+              f"reports: {_rel(Path(os.environ.get('MM2_SMOKE_REPORT_DIR') or server.home / 'reports'))}; log: {_rel(server.log_path)}\n"
               f"  Ctrl-C stops Airflow.", flush=True)
-        while server.alive():
-            time.sleep(1)
-        print(f"error: airflow standalone exited (code {server._proc.returncode if server._proc else '?'})\n"
+        exit_code = server.wait()
+        print(f"error: airflow standalone exited (code {exit_code})\n"
               f"--- last lines of {_rel(server.log_path)} ---\n{server.log_tail()}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:

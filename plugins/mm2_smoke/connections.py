@@ -16,8 +16,25 @@ from typing import Any
 KAFKA_EXAMPLE = ('{"conn_type":"kafka","extra":{"bootstrap.servers":"broker1:9093","security.protocol":"SASL_SSL",'
                  '"sasl.mechanism":"PLAIN","sasl.username":"smoke","sasl.password":"...","ssl.ca.location":'
                  '"/path/ca.pem"}}')
-HTTP_EXAMPLE = '{"conn_type":"http","host":"%s","port":%d,"schema":"http"}'
-SASL_NEEDS_PASSWORD = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+#: The usual port of each HTTP service the DAG reads, for the example in a "not defined" message.
+HTTP_PORTS = {"prometheus": 9090, "kafka_connect": 8083}
+
+
+def http_example(conn_id: str) -> str:
+    """An example ``http`` connection JSON for ``conn_id`` (shown in error messages)."""
+    host, port = conn_id.replace("_", "-"), HTTP_PORTS.get(conn_id, 80)
+    return json.dumps({"conn_type": "http", "host": host, "port": port, "schema": "http"}, separators=(",", ":"))
+
+
+#: Kafka's security protocols (librdkafka's ``security.protocol``).
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+#: The SASL mechanisms the smoke test and its tools support (user + password), with the Java client's login module.
+SASL_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+SASL_MECHANISMS = tuple(SASL_LOGIN_MODULES)
 
 
 def missing_message(conn_id: str, kind: str, example: str) -> str:
@@ -47,7 +64,7 @@ def kafka_problems(conn_id: str, extra: Any) -> list[str]:
                         f"(host:port, comma-separated), e.g. {KAFKA_EXAMPLE}")
     protocol = str(extra.get("security.protocol", "PLAINTEXT")).upper()
     mechanism = str(extra.get("sasl.mechanism", extra.get("sasl.mechanisms", "GSSAPI"))).upper()
-    if protocol.startswith("SASL") and mechanism in SASL_NEEDS_PASSWORD:
+    if protocol.startswith("SASL") and mechanism in SASL_MECHANISMS:
         for key in ("sasl.username", "sasl.password"):
             if not extra.get(key):
                 problems.append(f"Airflow connection {conn_id!r} uses {protocol}/{mechanism} but has no {key} in "

@@ -11,19 +11,18 @@ from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.http.hooks.http import HttpHook
 
 from mm2_smoke.connections import (
-    HTTP_EXAMPLE,
     KAFKA_EXAMPLE,
     TlsPosture,
+    http_example,
     http_problems,
     kafka_problems,
     missing_message,
     tls_posture,
 )
-from mm2_smoke.promql import Sample, one_series, parse_instant, parse_range_series
-
-
-class ConnectionMissingError(RuntimeError):
-    """An Airflow connection the smoke test needs is not defined."""
+from mm2_smoke.dag_layout import CONNECT_CONN, PROMETHEUS_CONN
+from mm2_smoke.errors import ConnectionProblem
+from mm2_smoke.measured import Gap, HttpAnswer, Measured, Ranges
+from mm2_smoke.promql import parse_instant, parse_range
 
 
 def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str, ...]
@@ -50,7 +49,7 @@ def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str,
         try:
             conn = BaseHook.get_connection(conn_id)
         except AirflowNotFoundException:
-            problems.append(missing_message(conn_id, "type http", HTTP_EXAMPLE % (conn_id.replace("_", "-"), 80)))
+            problems.append(missing_message(conn_id, "type http", http_example(conn_id)))
             continue
         problems += http_problems(conn_id, conn.host)
     return problems, postures
@@ -59,17 +58,20 @@ def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str,
 class _ReadOnlyHttpHook(HttpHook):
     """GET requests through the HTTP provider's hook that never raise: failures come back as reasons.
 
-    :param conn_id: the ``http`` connection.
-    :param service: the service's name in messages ("Prometheus", "Connect REST").
-    :param example: an example connection JSON for the "not defined" message.
-    :param timeout_s: timeout of one request, in seconds.
+    A subclass names its service (``service``: "Prometheus", "Connect REST") and its default connection.
+
+    :param conn_id: the ``http`` connection (default: the subclass's ``default_conn_name``).
+    :param timeout_s: timeout of one request, in seconds (default: the subclass's ``default_timeout_s``).
     """
 
-    def __init__(self, conn_id: str, service: str, example: str, timeout_s: float) -> None:
-        super().__init__(method="GET", http_conn_id=conn_id)
-        self.service = service
-        self.example = example
-        self.timeout_s = timeout_s
+    conn_type = "http"
+    service = "HTTP service"
+    default_conn_name = ""
+    default_timeout_s = 10.0
+
+    def __init__(self, conn_id: str | None = None, timeout_s: float | None = None) -> None:
+        super().__init__(method="GET", http_conn_id=conn_id or self.default_conn_name)
+        self.timeout_s = self.default_timeout_s if timeout_s is None else timeout_s
         self._conn_timeout: Any = None
 
     def _get(self, endpoint: str, params: dict[str, Any] | None = None) -> tuple[int | None, bytes, str | None]:
@@ -78,6 +80,7 @@ class _ReadOnlyHttpHook(HttpHook):
         The request timeout is the connection's extra ``timeout`` (seconds) when set, else ``timeout_s``.
         """
         from airflow.exceptions import AirflowNotFoundException
+        from requests.exceptions import Timeout
 
         try:
             if self._conn_timeout is None:
@@ -87,9 +90,9 @@ class _ReadOnlyHttpHook(HttpHook):
                 options["timeout"] = self.timeout_s
             resp = self.run(endpoint, data=params or {}, extra_options=options)
         except AirflowNotFoundException:
-            return None, b"", missing_message(self.http_conn_id, "type http", self.example)
+            return None, b"", missing_message(self.http_conn_id, "type http", http_example(self.http_conn_id))
         except Exception as exc:  # noqa: BLE001 - any transport failure means "could not measure", with its reason
-            kind = "did not answer in time" if "timeout" in type(exc).__name__.lower() else "unreachable"
+            kind = "did not answer in time" if isinstance(exc, Timeout) else "unreachable"
             return None, b"", (f"{self.service} {kind} (connection {self.http_conn_id!r}): {type(exc).__name__}: "
                                f"{exc}: check the connection's host/port and that the service is up")
         return resp.status_code, resp.content, None
@@ -105,11 +108,9 @@ class _ReadOnlyHttpHook(HttpHook):
             return f"{self.service} has no such path (HTTP 404): check the host, port and schema of {conn}"
         return f"{self.service} failed (HTTP {status}): see its log; {conn}"
 
-    def get_json(self, endpoint: str, params: dict[str, Any] | None = None):
-        """GET an API path: an :class:`~mm2_smoke.diagnosis.HttpAnswer` (status None when unreachable)."""
+    def get_json(self, endpoint: str, params: dict[str, Any] | None = None) -> HttpAnswer:
+        """GET an API path: an :class:`~mm2_smoke.measured.HttpAnswer` (status None when unreachable)."""
         import json
-
-        from mm2_smoke.diagnosis import HttpAnswer
 
         status, body, error = self._get(endpoint, params)
         if error is not None:
@@ -123,65 +124,48 @@ class _ReadOnlyHttpHook(HttpHook):
 class PrometheusHook(_ReadOnlyHttpHook):
     """Query Prometheus' HTTP API through the HTTP provider's hook (connection type ``http``).
 
-    :param prometheus_conn_id: the ``http`` connection with Prometheus' base URL (default ``prometheus``).
+    :param conn_id: the ``http`` connection with Prometheus' base URL (default ``prometheus``).
     :param timeout_s: timeout of one HTTP request, in seconds (default 10).
     """
 
-    conn_name_attr = "prometheus_conn_id"
-    default_conn_name = "prometheus"
-    conn_type = "http"
-    hook_name = "Prometheus"
+    conn_name_attr = "http_conn_id"
+    default_conn_name = PROMETHEUS_CONN
+    hook_name = service = "Prometheus"
 
-    def __init__(self, prometheus_conn_id: str = default_conn_name, timeout_s: float = 10.0) -> None:
-        super().__init__(prometheus_conn_id, "Prometheus",
-                         '{"conn_type":"http","host":"prometheus.example","port":9090,"schema":"http"}', timeout_s)
-        self.prometheus_conn_id = prometheus_conn_id
-
-    def query(self, promql: str) -> Sample:
-        """One instant query; never raises: failures come back as a :class:`Sample` with an error."""
+    def query(self, promql: str) -> Measured:
+        """One instant query; never raises: a failure comes back as a :class:`Measured` with its gap and reason."""
         status, body, error = self._get("api/v1/query", {"query": promql})
         if error is not None:
-            return Sample(promql, error=error)
+            return Measured.missing(promql, Gap.UNREACHABLE, error)
         sample = parse_instant(promql, status, body)  # type: ignore[arg-type]
-        if sample.error is not None and self.hint(status):
-            return Sample(promql, error=f"{sample.error} ({self.hint(status)})", series=sample.series)
+        if sample.unreachable and self.hint(status):
+            return sample.with_reason(self.hint(status))
         return sample
 
-    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float
-                    ) -> tuple[list[tuple[float, float]], str | None]:
-        """A range query of a one-series expression: ``([(t, v), ...], error or None)``."""
-        return one_series(*self.query_range_series(promql, start_s, end_s, step_s))
-
-    def query_range_series(self, promql: str, start_s: float, end_s: float, step_s: float
-                           ) -> tuple[list[list[tuple[float, float]]], str | None]:
-        """A range query of any number of series: ``([[(t, v), ...] per series], error or None)``; NaN points
-        are dropped (no data there)."""
+    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges:
+        """A range query: the points of every series (NaN points dropped: no data there), or why there are none."""
         status, body, error = self._get("api/v1/query_range",
                                         {"query": promql, "start": start_s, "end": end_s, "step": step_s})
         if error is not None:
-            return [], error
-        series, error = parse_range_series(promql, status, body)  # type: ignore[arg-type]
-        if error is not None and self.hint(status):
-            error = f"{error} ({self.hint(status)})"
-        return series, error
+            return Ranges(promql, gap=Gap.UNREACHABLE, reason=error)
+        answer = parse_range(promql, status, body)  # type: ignore[arg-type]
+        if answer.unreachable and self.hint(status):
+            return answer.with_reason(self.hint(status))
+        return answer
 
 
 class ConnectHook(_ReadOnlyHttpHook):
     """Read Kafka Connect's REST API (the MM2 workers) through the HTTP provider's hook.
 
-    :param connect_conn_id: the ``http`` connection of a Connect worker's REST API (default ``kafka_connect``).
+    :param conn_id: the ``http`` connection of a Connect worker's REST API (default ``kafka_connect``).
     :param timeout_s: timeout of one request, in seconds (default 5).
     """
 
-    conn_name_attr = "connect_conn_id"
-    default_conn_name = "kafka_connect"
-    conn_type = "http"
+    conn_name_attr = "http_conn_id"
+    default_conn_name = CONNECT_CONN
+    service = "Connect REST"
     hook_name = "Kafka Connect REST"
-
-    def __init__(self, connect_conn_id: str = default_conn_name, timeout_s: float = 5.0) -> None:
-        super().__init__(connect_conn_id, "Connect REST",
-                         '{"conn_type":"http","host":"connect.example","port":8083,"schema":"http"}', timeout_s)
-        self.connect_conn_id = connect_conn_id
+    default_timeout_s = 5.0
 
 
 class SmokeKafkaHook(KafkaBaseHook):
@@ -200,9 +184,11 @@ class SmokeKafkaHook(KafkaBaseHook):
         try:
             return self._build_config()
         except AirflowNotFoundException:
-            raise ConnectionMissingError(missing_message(self.kafka_config_id, "type kafka", KAFKA_EXAMPLE)) from None
+            raise ConnectionProblem("{message}", conn_id=self.kafka_config_id,
+                                    message=missing_message(self.kafka_config_id, "type kafka", KAFKA_EXAMPLE)) from None
         except ValueError as exc:
-            raise ConnectionMissingError(f"Airflow connection {self.kafka_config_id!r}: {exc}") from None
+            raise ConnectionProblem("Airflow connection {conn_id!r}: {problem}", conn_id=self.kafka_config_id,
+                                    problem=str(exc)) from None
 
     def producer(self, **overrides: Any):
         from confluent_kafka import Producer

@@ -15,14 +15,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from mm2_smoke.errors import MessageFormatError
+
+__all__ = ["FORMAT_VERSION", "MAGIC", "MAX_RECORD_SIZE_BYTES", "MessageFormatError", "RunTag", "decode", "encode",
+           "parse_key"]
+
 MAGIC = b'{"mm2smoke":1,'
 FORMAT_VERSION = 1
+#: Largest record value the smoke test and the bombers produce, in bytes: librdkafka's default
+#: ``message.max.bytes`` is 1,000,000 and a broker's default ``message.max.bytes`` 1,048,588 (whole batch).
+MAX_RECORD_SIZE_BYTES = 1_000_000
 # Bytes of the envelope around the padding, beyond the variable fields.
 _MIN_SIZE_SLACK = 16
-
-
-class MessageFormatError(ValueError):
-    """A tag that cannot be encoded in the requested size."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,18 @@ class RunTag:
     producer_id: str
 
     def key(self) -> bytes:
+        """The record key: ``<run>:<seq>`` (read back by :func:`parse_key`)."""
         return f"{self.run_id}:{self.seq}".encode()
+
+
+def parse_key(key: bytes | None) -> tuple[str, int] | None:
+    """``(run id, seq)`` of a test message's key, or None for any other key."""
+    if not key:
+        return None
+    run, sep, seq = key.decode("utf-8", "replace").rpartition(":")
+    if not sep or not seq.isdigit():
+        return None
+    return run, int(seq)
 
 
 def encode(tag: RunTag, size: int) -> bytes:
@@ -56,10 +71,9 @@ def encode(tag: RunTag, size: int) -> bytes:
     base = head[:-1] + b',"pad":""}'
     pad = size - len(base)
     if pad < 0:
-        raise MessageFormatError(
-            f"record size {size} B is too small for the run tag ({len(base)} B): use a record size of at "
-            f"least {len(base) + _MIN_SIZE_SLACK} B or a shorter run id"
-        )
+        raise MessageFormatError("{field} {size} B is too small for the run tag ({tag} B): use a record size of at "
+                                 "least {least} B or a shorter run id", {"field": "record size"}, size=size,
+                                 tag=len(base), least=len(base) + _MIN_SIZE_SLACK)
     return head[:-1] + b',"pad":"' + b"x" * pad + b'"}'
 
 

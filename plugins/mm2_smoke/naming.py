@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mm2_smoke.errors import TopicNameError
+
+__all__ = ["DEFAULT_SEPARATOR", "DEFAULT_SOURCE_ALIAS", "DEFAULT_TARGET_ALIAS", "DEFAULT_TOPIC_PREFIX",
+           "LEGAL_TOPIC_PATTERN", "TopicNameError", "TopicNaming"]
+
 DEFAULT_TOPIC_PREFIX = "test-prometheus"
 DEFAULT_SOURCE_ALIAS = "source"
 DEFAULT_TARGET_ALIAS = "target"
 DEFAULT_SEPARATOR = "."
 
-# Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-].
-_LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
-
-
-class TopicNameError(ValueError):
-    """A topic prefix, alias or separator that cannot form a legal Kafka topic name."""
+#: Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-].
+LEGAL_TOPIC_PATTERN = "^[a-zA-Z0-9._-]{1,249}$"
+_LEGAL_TOPIC = re.compile(LEGAL_TOPIC_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,13 @@ class TopicNaming:
             ("separator", self.separator),
         ):
             if not _LEGAL_TOPIC.match(value):
-                raise TopicNameError(
-                    f"{field}={value!r} is not usable in a Kafka topic name: use 1 to 249 of "
-                    "the characters a-z A-Z 0-9 . _ -"
-                )
+                raise TopicNameError("{field}={value!r} is not usable in a Kafka topic name: use 1 to 249 of the "
+                                     "characters a-z A-Z 0-9 . _ -", {"field": field}, value=value)
 
     def source_topic(self, index: int = 1) -> str:
         """Name of the ``index``-th test topic on the source (1-based): ``<prefix>.generated-data-01.json``."""
         if index < 1 or index > 99:
-            raise TopicNameError(f"topic index {index} is out of range: use 1 to 99")
+            raise TopicNameError("{field} {value} is out of range: use 1 to 99", {"field": "topic index"}, value=index)
         return f"{self.prefix}.generated-data-{index:02d}.json"
 
     def remote_topic(self, source_topic: str) -> str:

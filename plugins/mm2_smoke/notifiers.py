@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID
 from mm2_smoke.report import report_dir, safe_name
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
     :param kind: ``failure`` or ``success``.
     """
     dag_run = context.get("dag_run")
-    dag_id = getattr(dag_run, "dag_id", None) or getattr(context.get("dag"), "dag_id", "mm2_smoke_test")
+    dag_id = getattr(dag_run, "dag_id", None) or getattr(context.get("dag"), "dag_id", DAG_ID)
     run_id = getattr(dag_run, "run_id", None) or context.get("run_id") or "unknown-run"
     report: dict[str, Any] | None = None
     path = report_dir() / (safe_name(run_id) + ".json")
@@ -97,7 +98,7 @@ class WebhookNotifier(_ContextNotifier):
     :param kind: ``failure`` or ``success``.
     """
 
-    def __init__(self, http_conn_id: str = "alert_webhook", endpoint: str = "", kind: str = "failure") -> None:
+    def __init__(self, http_conn_id: str = ALERT_CONN, endpoint: str = "", kind: str = "failure") -> None:
         super().__init__()
         self.http_conn_id = http_conn_id
         self.endpoint = endpoint
@@ -119,7 +120,7 @@ class AlertNotifier(_ContextNotifier):
     A webhook that fails is reported in the log with the alert text, so the alert is never lost silently.
     """
 
-    def __init__(self, http_conn_id: str = "alert_webhook", kind: str = "failure") -> None:
+    def __init__(self, http_conn_id: str = ALERT_CONN, kind: str = "failure") -> None:
         super().__init__()
         self.http_conn_id = http_conn_id
         self.kind = kind

@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mm2_smoke.kafka_tools import (  # noqa: F401 - re-exported: variant B's public helpers
-    TOOLS_CLASSPATH_ENV,
+from mm2_smoke.errors import InputError, UnavailableError
+from mm2_smoke.java_tools import (
     TOOLS_LOG4J2,
     KafkaToolsUnavailable,
     find_java,
@@ -35,6 +35,7 @@ from mm2_smoke.kafka_tools import (  # noqa: F401 - re-exported: variant B's pub
     tools_classpath,
     write_properties,
 )
+from mm2_smoke.message import MAX_RECORD_SIZE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ SUMMARY_LINE = re.compile(
 _EXCEPTION_LINE = re.compile(r"^(?:Caused by: )?[a-z][\w.$]*\.[A-Z]\w*(?:Exception|Error)\b.*$", re.MULTILINE)
 
 
-class PerfTestError(RuntimeError):
+class PerfTestError(UnavailableError):
     """Kafka's producer benchmark could not run, or printed no summary; the message says why and what to do."""
 
 
@@ -121,12 +122,12 @@ class PerfTestResult:
         return d
 
     def to_produce_result(self) -> Any:
-        """The step 1.1 result in the DAG's shape (:class:`mm2_smoke.kafka_io.ProduceResult`).
+        """The step 1.1 result in the DAG's shape (:class:`mm2_smoke.step_1_1_produce.ProduceResult`).
 
         The tool's records are not tagged and it does not say which failed: ``failed_seqs`` stays empty, and
         step 1.4 has to count records by time (from ``started_ms``), not by run tag.
         """
-        from mm2_smoke.kafka_io import ProduceResult
+        from mm2_smoke.step_1_1_produce import ProduceResult
 
         return ProduceResult(topic=self.topic, requested=self.requested, sent=self.requested,
                              delivered=self.summary.records_sent, failed=self.failed,
@@ -178,16 +179,19 @@ def build_command(java: str, classpath: str, topic: str, num_records: int, recor
 
 
 def _validate(topic: str, num_records: int, record_size: int, throughput: float, timeout_s: float) -> None:
+    """:raises InputError: naming the argument of :func:`run_perf_test` that cannot be used."""
     if not topic:
-        raise ValueError("topic is empty: give the topic to produce to")
+        raise InputError("{field} is empty: give the topic to produce to", {"field": "topic"})
     if num_records < 1:
-        raise ValueError(f"num_records={num_records} must be 1 or more")
-    if not 1 <= record_size <= 1_000_000:
-        raise ValueError(f"record_size={record_size} B must be between 1 and 1000000")
+        raise InputError("{field}={value} must be 1 or more", {"field": "num_records"}, value=num_records)
+    if not 1 <= record_size <= MAX_RECORD_SIZE_BYTES:
+        raise InputError("{field}={value} B must be between 1 and {limit}", {"field": "record_size"},
+                         value=record_size, limit=MAX_RECORD_SIZE_BYTES)
     if not (throughput > 0 or throughput == -1):
-        raise ValueError(f"throughput={throughput} must be above 0 (records per second), or -1 for unthrottled")
+        raise InputError("{field}={value} must be above 0 (records per second), or -1 for unthrottled",
+                         {"field": "throughput"}, value=throughput)
     if not timeout_s > 0:
-        raise ValueError(f"timeout_s={timeout_s} must be above 0")
+        raise InputError("{field}={value} must be above 0", {"field": "timeout_s"}, value=timeout_s)
 
 
 def _redacted_tail(text: str, secrets: list[str], lines: int = _TAIL_LINES) -> str:
@@ -218,7 +222,7 @@ def run_perf_test(client_config: dict[str, Any], topic: str, num_records: int, r
         exception lines in ``first_errors`` (not raised: they are the step's evidence).
     :raises PerfToolsMissingError: when Java or Kafka's tools are missing.
     :raises PerfTestError: when the tool fails, times out or prints no summary (with its output's tail).
-    :raises ValueError: on a bad argument or connection setting (named in the message).
+    :raises InputError: on a bad argument or connection setting (its field names it).
     """
     _validate(topic, num_records, record_size, throughput, timeout_s)
     props = java_client_properties(client_config)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mm2_smoke.verdict import Check, Status, overall
+from mm2_smoke.checks import Check, Status, overall
 
 REPORT_DIR_ENV = "MM2_SMOKE_REPORT_DIR"
 
@@ -29,8 +29,11 @@ def safe_name(run_id: str) -> str:
 def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str, checks: list[Check],
                  produced: dict[str, Any] | None, count: dict[str, Any] | None, baseline: dict[str, Any],
                  replication: dict[str, Any] | None, settings: dict[str, Any], notes: list[str],
-                 tls: list[str] | None = None) -> dict[str, Any]:
-    """The JSON report of one run (plain data: also the XCom and the alert's source)."""
+                 tls: list[str] | None = None, preflight: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON report of one run (plain data: also the XCom and the alert's source).
+
+    :param preflight: the pre-flight's section (``status``, ``findings``, ``seconds``...); None when it did not run.
+    """
     produced = produced or {}
     count = count or {}
     verdict = overall(checks)
@@ -42,8 +45,10 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
         "finished_at": finished_at,
         "checks": [c.to_dict() for c in checks],
         "failed_checks": [c.to_dict() for c in checks if c.status is not Status.GO],
+        "preflight": preflight,
         "counts": {
-            "produced": produced.get("sent"),
+            "produced": produced.get("sent", 0 if preflight and preflight.get("status") in ("NOGO", "UNKNOWN")
+                                     else None),
             "delivered": produced.get("delivered"),
             "received": count.get("received"),
             "missing": (max(0, (produced.get("delivered") or 0) - (count.get("received") or 0))
@@ -56,6 +61,7 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
             "achieved_rate_msg_s": produced.get("achieved_rate"),
         },
         "baseline": baseline,
+        "e2e_latency_ms": {k: (produced.get("e2e") or {}).get(k) for k in ("p50", "p95", "p99", "max", "count")},
         "replication_outcome": (replication or {}).get("outcome"),
         "replication_decided_s_after_production": (replication or {}).get("seconds_after_production"),
         "settings": settings,
@@ -89,6 +95,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     checks = report["checks"]
     counts = report["counts"]
     b = report.get("baseline") or {}
+    e2e = report.get("e2e_latency_ms") or {}
     rows = [
         ("1.1 Messages produits", _status(checks, "messages_produced"),
          f"{_fmt(counts['delivered'])}/{_fmt(counts['produced'])} delivered, "
@@ -101,7 +108,11 @@ def render_markdown(report: dict[str, Any]) -> str:
                                          "active_records_lag", "lag_stable", "offset_commit_max_time_ms"),
          f"Avg: {_fmt(b.get('latency_avg_ms'), ' ms')}, max: {_fmt(b.get('latency_max_ms'), ' ms')}, "
          f"lag: {_fmt(b.get('lag'))}, commit max: {_fmt(b.get('offset_commit_max_ms'), ' ms')}"),
-        ("1.4 Messages sur target", _status(checks, "messages_on_target"),
+        ("1.3 Latence bout en bout", "mesure",
+         f"p50: {_fmt(e2e.get('p50'), ' ms')}, p95: {_fmt(e2e.get('p95'), ' ms')}, p99: {_fmt(e2e.get('p99'), ' ms')}"
+         f", max: {_fmt(e2e.get('max'), ' ms')} ({_fmt(e2e.get('count'))} messages, ack on source -> read on target, "
+         "one clock)"),
+        ("1.4 Messages sur target", _status(checks, "messages_on_target", "duplicates_on_target"),
          f"Count: {_fmt(counts['received'])} (missing {_fmt(counts['missing'])}, "
          f"duplicates {_fmt(counts['duplicates'])})"),
     ]
@@ -128,6 +139,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         evidence = str(c["evidence"]).replace("|", "\\|")
         lines.append(f"| {c['step']} | {c['name']} | {_fmt(c['value'])} | {c['threshold']} | {c['status']} | "
                      f"{c['reason'] or ''} | `{evidence}` |")
+    flight = report.get("preflight")
+    if flight:
+        lines += ["", "## Pre-flight", "",
+                  f"**{flight['status']}** in {flight['seconds']:.2f} s (metric profile {flight['metric_profile']}"
+                  f"{', detected' if flight.get('profile_detected') else ''}; store lag "
+                  f"{_fmt(flight.get('store_lag_s'), ' s')})", ""]
+        lines += [f"- {f['check']}: {f['status']}: {f['message']}".replace("\n", " ") for f in flight["findings"]]
     if report.get("diagnoses"):
         lines += ["", "## Diagnosis (most likely cause first)", "",
                   "| # | symptom | cause | evidence | action |", "|---|---|---|---|---|"]

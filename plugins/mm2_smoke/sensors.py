@@ -1,4 +1,8 @@
-"""The sensor of step 1.2: wait on Prometheus until replication is proven, stalled or timed out."""
+"""The Airflow side of step 1.2's wait: a sensor that polls in its worker, then defers to the triggerer.
+
+The wait's logic is :mod:`mm2_smoke.step_1_2_replication`'s (:func:`~mm2_smoke.step_1_2_replication.measure`);
+this module only schedules it.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,18 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from mm2_smoke.promql import Sample
+from mm2_smoke import step_1_2_replication as step
+from mm2_smoke.errors import UnavailableError
 from mm2_smoke.settings import from_params
-from mm2_smoke.steps import counter_growth, replication_queries
-from mm2_smoke.verdict import replication_progress
-
-
-class ReplicationTriggerError(RuntimeError):
-    """The deferred wait itself failed (not a NOGO: a bug or a broken triggerer)."""
 
 
 class ReplicationSensor(BaseSensorOperator):
     """Wait until MM2 replicated the delivered messages, or until the runbook's NOGO condition holds.
 
-    It does not fail on NOGO: it returns the evidence (``{"outcome", "after", "before", "delivered"}``) for
-    the verdict. With ``deferrable=True`` (default) it pokes in the worker for up to the run's ``defer_after_s``
-    setting (default 15 s), then defers to
-    :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker slot while waiting; otherwise it
-    pokes in ``reschedule`` mode.
+    It does not fail on NOGO: it returns the evidence (:func:`mm2_smoke.step_1_2_replication.result`) for the
+    checklist. With ``deferrable=True`` (default) it pokes in the worker for up to the run's ``defer_after_s``
+    setting (default 15 s), then defers to :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker
+    slot while waiting; otherwise it pokes in ``reschedule`` mode.
 
     Why not defer at once: MM2 usually replicates a smoke test's messages within seconds, and a deferral costs
     a trigger start, a requeue and a new worker process (about 4 s here). A trigger that fires within seconds of
@@ -35,9 +33,9 @@ class ReplicationSensor(BaseSensorOperator):
     with "state mismatch" and no log. The DAG gives this sensor a retry for that case.
 
     :param prometheus_conn_id: the ``http`` connection of Prometheus.
-    :param before: samples recorded before production (templated: pass the XCom of that task).
-    :param produced: the result of step 1.1 (templated): ``delivered`` and ``finished_ms`` are used.
-    :param settings: the run's settings dict (templated); ``poke_interval_s`` and ``defer_after_s`` are used here.
+    :param before: the counters recorded before production (templated: pass the XCom of that task).
+    :param produced: the result of step 1.1 (templated): ``delivered``, ``started_ms``, ``finished_ms`` are used.
+    :param settings: the run's settings dict (templated).
     """
 
     template_fields: Sequence[str] = ("before", "produced", "settings")
@@ -55,34 +53,17 @@ class ReplicationSensor(BaseSensorOperator):
         self.settings = settings
         self.deferrable = deferrable
 
-    def _state(self) -> tuple[str, dict[str, Sample]]:
+    def poke(self, context: Any) -> PokeReturnValue:
         from mm2_smoke.hooks import PrometheusHook
 
-        hook = PrometheusHook(self.prometheus_conn_id)
-        settings = from_params(self.settings)
-        now = {name: hook.query(q) for name, q in replication_queries(settings).items()}
-        growth = counter_growth(hook, settings, self.produced["started_ms"] / 1000)
-        before = {k: Sample.from_dict(v) for k, v in self.before.items()}
-        elapsed = time.time() - self.produced["finished_ms"] / 1000
-        state = replication_progress(before, now, self.produced["delivered"], settings, elapsed, growth)
-        self._growth = {k: g.to_dict() for k, g in growth.items()}
-        return state, now
-
-    def _payload(self, outcome: str, after: dict[str, Any], decided_at_s: float,
-                 growth: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"outcome": outcome, "after": after, "before": self.before, "delivered": self.produced["delivered"],
-                "growth": growth if growth is not None else getattr(self, "_growth", {}),
-                "decided_at_s": decided_at_s,
-                "seconds_after_production": round(decided_at_s - self.produced["finished_ms"] / 1000, 3)}
-
-    def poke(self, context: Any) -> PokeReturnValue:
-        state, now = self._state()
-        self.log.info("replication: %s (%s)", state,
-                      ", ".join(f"{k}={s.value if s.ok else s.reason()}" for k, s in now.items()))
-        if state == "waiting":
+        outcome, now, growth = step.measure(PrometheusHook(self.prometheus_conn_id), from_params(self.settings),
+                                            self.produced)
+        self.log.info("replication: %s (%s)", outcome,
+                      ", ".join(f"{k}={s.value if s.ok else s.reason}" for k, s in now.items()))
+        if outcome is step.Outcome.WAITING:
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self._payload(state, {k: s.to_dict() for k, s in now.items()},
-                                                                      time.time()))
+        return PokeReturnValue(is_done=True, xcom_value=step.result(outcome, step.as_dicts(now), step.as_dicts(growth),
+                                                                    self.before, self.produced, time.time()))
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
@@ -101,21 +82,15 @@ class ReplicationSensor(BaseSensorOperator):
         self.log.info("replication: still waiting after %.1f s in the worker: deferring to the triggerer",
                       time.monotonic() - started)
         self.defer(
-            trigger=ReplicationTrigger(
-                prometheus_conn_id=self.prometheus_conn_id,
-                queries=replication_queries(settings),
-                before=self.before,
-                delivered=self.produced["delivered"],
-                production_end_s=self.produced["finished_ms"] / 1000,
-                settings=self.settings,
-                production_start_s=self.produced["started_ms"] / 1000,
-            ),
+            trigger=ReplicationTrigger(prometheus_conn_id=self.prometheus_conn_id, settings=self.settings,
+                                       produced={k: self.produced.get(k) for k in step.PRODUCED_FIELDS}),
             method_name="execute_complete",
             timeout=timedelta(seconds=settings.replication_timeout_s + 120),
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") == "error":
-            raise ReplicationTriggerError(f"the replication wait failed: {event.get('message')}")
-        return self._payload(event["status"], event["after"], event.get("decided_at_s", time.time()),
-                             event.get("growth", {}))
+            raise UnavailableError("the replication wait failed in the triggerer: {message}",
+                                   message=event.get("message"))
+        return step.result(event["status"], event["after"], event.get("growth", {}), self.before, self.produced,
+                           event.get("decided_at_s", time.time()))

@@ -7,18 +7,27 @@ Params of a run back into a validated :class:`SmokeSettings`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+import re
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from mm2_smoke.metrics import PROFILES
-from mm2_smoke.naming import TopicNaming
+from mm2_smoke.errors import InputError, SettingsError
+from mm2_smoke.message import MAX_RECORD_SIZE_BYTES
+from mm2_smoke.metrics import AUTO, DEFAULT_CONNECTOR_REGEX, PROFILES, Queries, profile
+from mm2_smoke.naming import (
+    DEFAULT_SEPARATOR,
+    DEFAULT_SOURCE_ALIAS,
+    DEFAULT_TARGET_ALIAS,
+    DEFAULT_TOPIC_PREFIX,
+    LEGAL_TOPIC_PATTERN,
+    TopicNaming,
+)
 
-#: Largest record the smoke test will produce; Kafka's default ``message.max.bytes`` is 1 MiB.
-MAX_RECORD_SIZE_BYTES = 1_000_000
+__all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "from_params", "param_specs"]
 
-
-class SettingsError(ValueError):
-    """A smoke-test setting with an invalid value; the message names the setting and the fix."""
+#: A Param that goes into topic names: Kafka's rule for them.
+_TOPIC_NAME: dict[str, Any] = {"pattern": LEGAL_TOPIC_PATTERN, "pattern_doc": "is not usable in a Kafka topic name: "
+                               "use 1 to 249 of the characters a-z A-Z 0-9 . _ -"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class Setting:
     :param minimum: smallest allowed value (numbers).
     :param maximum: largest allowed value (numbers).
     :param enum: allowed values (strings).
+    :param pattern: a regex a string value must match in full (also the Param's JSON schema ``pattern``).
+    :param pattern_doc: what a value that does not match is told (default: the pattern and the doc).
     """
 
     name: str
@@ -41,6 +52,8 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     enum: tuple[str, ...] | None = None
+    pattern: str | None = None
+    pattern_doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,11 +64,14 @@ class SmokeSettings:
     num_messages: int = 100
     record_size_bytes: int = 1024
     messages_per_second: float = 10.0
-    topic_prefix: str = "test-prometheus"
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
+    test_topic_missing: str = "create"
+    test_topic_partitions: int = 1
+    test_topic_replication_factor: int = -1
     # Topic naming on the target
-    source_alias: str = "source"
-    target_alias: str = "target"
-    replication_separator: str = "."
+    source_alias: str = DEFAULT_SOURCE_ALIAS
+    target_alias: str = DEFAULT_TARGET_ALIAS
+    replication_separator: str = DEFAULT_SEPARATOR
     # Step 1.2
     ratio_min_pct: float = 99.0
     write_stall_timeout_s: int = 30
@@ -66,15 +82,19 @@ class SmokeSettings:
     latency_max_max_ms: float = 500.0
     lag_max: float = 100.0
     offset_commit_max_ms: float = 1000.0
-    latency_window_s: int = 15
+    lag_growth_min: float = 10.0
     # Step 1.4
     count_timeout_s: int = 60
     missing_tolerance: int = 0
+    duplicates_tolerance: int = 0
     # Metrics
     producer_variant: str = "bomber"
-    metric_profile: str = "runbook"
-    connector_regex: str = ".*MirrorSourceConnector.*"
+    metric_profile: str = AUTO
+    metric_max_age_s: float = 120.0
+    connector_regex: str = DEFAULT_CONNECTOR_REGEX
     poke_interval_s: float = 2.0
+    # Pre-flight
+    preflight_mode: str = "fail_fast"
     # Diagnostics
     mm2_principal: str = "User:mm2"
 
@@ -86,6 +106,25 @@ class SmokeSettings:
     @property
     def source_connector(self) -> str:
         return self.naming.connector_name("MirrorSourceConnector")
+
+    @property
+    def queries(self) -> Queries:
+        """The PromQL of every runbook measurement for this run (profile, connector selector, remote topic).
+
+        :raises InputError: while ``metric_profile`` is ``auto``: the pre-flight detects it (:meth:`with_profile`).
+        """
+        if self.metric_profile == AUTO:
+            raise InputError("{field}=auto is not resolved yet: the pre-flight detects the profile from the live "
+                             "series (mm2_smoke.preflight)", {"field": "metric_profile"})
+        return self.queries_for(self.metric_profile)
+
+    def queries_for(self, profile_name: str) -> Queries:
+        """The PromQL of this run with the naming profile ``profile_name``."""
+        return Queries(profile(profile_name), remote_topic=self.remote_topic, connector_regex=self.connector_regex)
+
+    def with_profile(self, profile_name: str) -> SmokeSettings:
+        """These settings with ``metric_profile`` resolved (what the pre-flight detected)."""
+        return replace(self, metric_profile=profile(profile_name).name)
 
     @property
     def source_topic(self) -> str:
@@ -105,12 +144,20 @@ SETTINGS: tuple[Setting, ...] = (
             "(at least 200: the run tag must fit).", "integer", 200, MAX_RECORD_SIZE_BYTES),
     Setting("messages_per_second", "Rate (msg/s)", "Step 1.1: production rate, in messages per second.",
             "number", 0.1, 100_000),
-    Setting("topic_prefix", "Topic prefix", "Step 1.1: test topics are <prefix>.generated-data-NN.json.", "string"),
+    Setting("topic_prefix", "Topic prefix", "Step 1.1: test topics are <prefix>.generated-data-NN.json.", "string", **_TOPIC_NAME),
+    Setting("test_topic_missing", "Test topic missing on source", "Step 1.1: when the test topic does not exist on "
+            "source, 'create' it (as the runbook's bomber does; MM2 picks it up within its "
+            "refresh.topics.interval.seconds) or 'fail' (the pre-flight stops the run: NOGO).", "string",
+            enum=("create", "fail")),
+    Setting("test_topic_partitions", "Test topic partitions", "Step 1.1: partitions of the test topic when it is "
+            "created.", "integer", 1, 10_000),
+    Setting("test_topic_replication_factor", "Test topic replication factor", "Step 1.1: replication factor of the "
+            "test topic when it is created (-1: the brokers' default.replication.factor).", "integer", -1, 32_767),
     Setting("source_alias", "Source alias", "MM2 alias of the source cluster: remote topic = <alias><sep><topic>.",
-            "string"),
+            "string", **_TOPIC_NAME),
     Setting("target_alias", "Target alias", "MM2 alias of the target cluster (connector names: "
-            "<source>-><target>.MirrorSourceConnector).", "string"),
-    Setting("replication_separator", "Replication separator", "MM2 replication.policy.separator.", "string"),
+            "<source>-><target>.MirrorSourceConnector).", "string", **_TOPIC_NAME),
+    Setting("replication_separator", "Replication separator", "MM2 replication.policy.separator.", "string", **_TOPIC_NAME),
     Setting("ratio_min_pct", "Min write/poll ratio (%)", "Step 1.2: GO needs write/poll x 100 above this.",
             "number", 0, 100),
     Setting("write_stall_timeout_s", "Write stall timeout (s)", "Step 1.2: NOGO when write_total has not moved "
@@ -128,22 +175,33 @@ SETTINGS: tuple[Setting, ...] = (
             "number", 0, 1e12),
     Setting("offset_commit_max_ms", "Max offset commit time (ms)", "Step 1.3: GO needs offset commit max time "
             "below this.", "number", 0, 3_600_000),
-    Setting("latency_window_s", "Latency window (s)", "Step 1.3: window over which lag must not grow, in seconds.",
-            "integer", 0, 3600),
+    Setting("lag_growth_min", "Min lag growth (records)", "Step 1.3: lag is 'growing' (NOGO) when, over the run, it "
+            "never went down and rose by at least this many records (a record in flight at a scrape is not a trend).",
+            "number", 0, 1e12),
     Setting("count_timeout_s", "Count timeout (s)", "Step 1.4: longest wait for this run's messages on target.",
             "integer", 1, 7200),
     Setting("missing_tolerance", "Missing tolerance", "Step 1.4: messages that may be missing on target and still "
             "GO (0 = exact).", "integer", 0, 1_000_000),
+    Setting("duplicates_tolerance", "Duplicates tolerance", "Step 1.4: sequence numbers of this run that may be on "
+            "target more than once and still GO (0 = none; above it is NOGO, naming them).", "integer", 0, 1_000_000),
     Setting("producer_variant", "Producer (variant)", "Step 1.1: 'bomber' (variant A, tagged messages) or "
             "'perf-test' (variant B, Kafka's kafka-producer-perf-test; needs KAFKA_TOOLS_CLASSPATH).", "string",
             enum=("bomber", "perf-test")),
-    Setting("metric_profile", "Metric naming profile", "Metric names: 'runbook' (the runbook's PromQL) or 'strimzi'.",
-            "string", enum=tuple(sorted(PROFILES))),
+    Setting("metric_profile", "Metric naming profile", "Which exporter's metric names to read: 'auto' (detected "
+            "before producing, from the series that exist now), 'runbook' (the runbook's PromQL, our exporter rules), "
+            "'strimzi' (Strimzi's published rules) or 'kafka-new' (Kafka 4.3 metric.names.formats=new).",
+            "string", enum=(AUTO, *PROFILES)),
+    Setting("metric_max_age_s", "Max metric age (s)", "A series whose newest sample is older than this, in seconds, "
+            "is stale: not evidence (the pre-flight's contract and every check).", "number", 1, 86_400),
     Setting("connector_regex", "Connector selector", "Regex of the MirrorSourceConnector's `connector` label.",
             "string"),
     Setting("poke_interval_s", "Poke interval (s)", "How often sensors query Prometheus, in seconds.",
             "number", 0.2, 300),
-    Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on target (diagnostics check its ACLs "
+    Setting("preflight_mode", "Pre-flight", "Before producing: 'fail_fast' ends the run at once on a certain fault "
+            "(metrics missing, MM2 connector absent, paused or failed, test topic filtered out, scrape down), 'warn' "
+            "reports it and runs the runbook anyway, 'off' skips the chain checks.", "string",
+            enum=("fail_fast", "warn", "off")),
+    Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on both clusters (diagnostics check its ACLs "
             "and quotas), e.g. User:mm2.", "string"),
 )
 
@@ -151,32 +209,43 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 assert set(_BY_NAME) == {f.name for f in fields(SmokeSettings)}, "every setting is documented once"
 
 
-def _check(setting: Setting, value: Any) -> Any:
-    name = setting.name
+def check_value(setting: Setting, value: Any) -> Any:
+    """``value`` converted to the setting's kind and checked against its bounds, choices and pattern.
+
+    :raises SettingsError: naming the setting (``exc.field``) and what is wrong.
+    """
+    name = {"name": setting.name}
     if setting.kind in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
                 value = float(value) if setting.kind == "number" else int(str(value))
             except (TypeError, ValueError):
-                article = "an" if setting.kind == "integer" else "a"
-                raise SettingsError(f"{name}={value!r} is not {article} {setting.kind}: {setting.doc}") from None
+                raise SettingsError("{name}={value!r} is not {article} {kind}: {doc}", name, value=value,
+                                    article="an" if setting.kind == "integer" else "a", kind=setting.kind,
+                                    doc=setting.doc) from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise SettingsError(f"{name}={value!r} must be a finite number")
+            raise SettingsError("{name}={value!r} must be a finite number", name, value=value)
         if setting.kind == "integer":
             if value != int(value):
-                raise SettingsError(f"{name}={value!r} must be a whole number")
+                raise SettingsError("{name}={value!r} must be a whole number", name, value=value)
             value = int(value)
         else:
             value = float(value)
         if setting.minimum is not None and value < setting.minimum:
-            raise SettingsError(f"{name}={value!r} is below the minimum {setting.minimum:g}: {setting.doc}")
+            raise SettingsError("{name}={value!r} is below the minimum {limit:g}: {doc}", name, value=value,
+                                limit=setting.minimum, doc=setting.doc)
         if setting.maximum is not None and value > setting.maximum:
-            raise SettingsError(f"{name}={value!r} is above the maximum {setting.maximum:g}: {setting.doc}")
+            raise SettingsError("{name}={value!r} is above the maximum {limit:g}: {doc}", name, value=value,
+                                limit=setting.maximum, doc=setting.doc)
         return value
     if not isinstance(value, str) or not value:
-        raise SettingsError(f"{name}={value!r} must be a non-empty string: {setting.doc}")
+        raise SettingsError("{name}={value!r} must be a non-empty string: {doc}", name, value=value, doc=setting.doc)
     if setting.enum and value not in setting.enum:
-        raise SettingsError(f"{name}={value!r} is not one of {', '.join(setting.enum)}")
+        raise SettingsError("{name}={value!r} is not one of {allowed}", name, value=value,
+                            allowed=", ".join(setting.enum))
+    if setting.pattern and not re.fullmatch(setting.pattern.removeprefix("^").removesuffix("$"), value):
+        raise SettingsError("{name}={value!r} {problem}", name, value=value,
+                            problem=setting.pattern_doc or f"does not match {setting.pattern}: {setting.doc}")
     return value
 
 
@@ -185,22 +254,12 @@ def from_params(params: dict[str, Any]) -> SmokeSettings:
 
     :raises SettingsError: naming the first invalid setting and what to do.
     """
-    values = {name: _check(setting, params[name]) for name, setting in _BY_NAME.items() if name in params}
+    values = {name: check_value(setting, params[name]) for name, setting in _BY_NAME.items() if name in params}
     settings = SmokeSettings(**values)
-    try:
-        settings.naming  # noqa: B018 - validates prefix, alias and separator together
-    except ValueError as exc:
-        # Name the Param, not TopicNaming's field.
-        text = str(exc)
-        for field, param in (("prefix=", "topic_prefix="), ("separator=", "replication_separator=")):
-            if text.startswith(field):
-                text = param + text[len(field):]
-        raise SettingsError(text) from None
     if settings.latency_avg_max_ms > settings.latency_max_max_ms:
-        raise SettingsError(
-            f"latency_avg_max_ms={settings.latency_avg_max_ms:g} is above latency_max_max_ms="
-            f"{settings.latency_max_max_ms:g}: the average threshold must not exceed the max threshold"
-        )
+        raise SettingsError("{name}={avg:g} is above latency_max_max_ms={max:g}: the average threshold must not "
+                            "exceed the max threshold", {"name": "latency_avg_max_ms"},
+                            avg=settings.latency_avg_max_ms, max=settings.latency_max_max_ms)
     return settings
 
 
@@ -213,9 +272,8 @@ def param_schema(setting: Setting, default: Any) -> dict[str, Any]:
         schema["maximum"] = setting.maximum
     if setting.enum:
         schema["enum"] = list(setting.enum)
-    if setting.kind == "string" and setting.name in ("topic_prefix", "source_alias", "target_alias",
-                                                     "replication_separator"):
-        schema["pattern"] = "^[a-zA-Z0-9._-]{1,249}$"
+    if setting.pattern:
+        schema["pattern"] = setting.pattern
     return schema
 
 

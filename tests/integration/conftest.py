@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from mm2_stack.config import StackConfig
+from mm2_stack.ui import AirflowServer, port_offset
+from tests.support.airflow_api import TEST_UI_PORT, AirflowApi, free_port_block
 
-_STARTED_SERVERS: list = []  # the airflow_server of this session, while it runs
+_STARTED_SERVERS: list[AirflowServer] = []  # the airflow_server of this session, while it runs
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +20,6 @@ def airflow_server(live_stack: StackConfig, tmp_path_factory, record_number):
     Port: 18180 + MM2_STACK_PORT_OFFSET (next to a running `make ui` on 18080), or the next free block of three.
     Stopped (every process it started) after the last test of the session that uses it.
     """
-    from mm2_stack.ui import TEST_UI_PORT, AirflowServer, free_port_block, port_offset
-
     home = tmp_path_factory.mktemp("airflow_ui_home")
     # Two runs may overlap (test_airflow_ui_concurrent): each must count only its own messages.
     server = AirflowServer(live_stack, home, free_port_block(TEST_UI_PORT + port_offset(live_stack)),
@@ -32,6 +32,12 @@ def airflow_server(live_stack: StackConfig, tmp_path_factory, record_number):
             yield server
         finally:
             _STARTED_SERVERS.remove(server)
+
+
+@pytest.fixture(scope="session")
+def airflow_api(airflow_server: AirflowServer) -> AirflowApi:
+    """The tests' REST API v2 client (trigger, wait for a run, task instances, logs, event log) of airflow_server."""
+    return AirflowApi(airflow_server)
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:

@@ -24,6 +24,8 @@ import pytest
 
 from mm2_stack import connect, faults
 from mm2_stack.airflow_run import airflow_env, dags_test, read_env_file
+from mm2_stack.config import load_passwords
+from mm2_stack.kafka import client_config
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +55,7 @@ def _settings(**kw):
 
 def _wait_on_target(target, settings, run_tag: str, seqs: list[int], timeout_s: float = 60.0):
     """Count until every sequence number arrived (or the timeout): MM2 needs a moment to copy them."""
-    from mm2_smoke.kafka_io import count_run
+    from mm2_smoke.step_1_4_target_count import count_run
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -76,7 +78,8 @@ def test_retry_of_step_1_1_other_runs_and_other_producers_never_count(conns) -> 
 
     from mm2_smoke.hooks import SmokeKafkaHook
     from mm2_smoke.message import RunTag, encode
-    from mm2_smoke.steps import count_step, produce_step
+    from mm2_smoke.step_1_1_produce import produce_step
+    from mm2_smoke.step_1_4_target_count import count_step
 
     s = _settings()
     run_id = f"manual__accounting-{uuid.uuid4().hex[:8]}"
@@ -105,9 +108,10 @@ def test_missing_and_duplicate_messages_are_named_by_sequence_number(conns) -> N
     """Seq 3 and 7 sent twice, seq 11 claimed delivered but never sent: 1.4 names them."""
     from confluent_kafka import Producer
 
+    from mm2_smoke.checks import Status
     from mm2_smoke.hooks import SmokeKafkaHook
     from mm2_smoke.message import RunTag, encode
-    from mm2_smoke.verdict import CountResult, Status, check_target_count
+    from mm2_smoke.step_1_4_target_count import CountResult, check_target_count
 
     s = _settings()
     run_id = f"manual__dups-{uuid.uuid4().hex[:8]}"
@@ -119,8 +123,59 @@ def test_missing_and_duplicate_messages_are_named_by_sequence_number(conns) -> N
     _wait_on_target(target, s, run_id, list(range(1, 11)))
     count = _wait_on_target(target, s, run_id, list(range(1, 12)), timeout_s=5)
     assert count.missing == [11] and count.duplicates == [3, 7] and count.received == 10, count
-    [check] = check_target_count(CountResult(**count.to_dict()), 11, s, "test")
+    [check, dups] = check_target_count(CountResult.from_dict(count.to_dict()), 11, s, "test")
     assert check.status is Status.NOGO and "seq 11" in check.reason
+    assert dups.status is Status.NOGO and "(seq 3, 7)" in dups.reason
+
+
+def test_records_reproduced_into_the_remote_topic_are_nogo_by_seq_and_blamed_on_a_writer_on_target(conns, live_stack
+                                                                                                 ) -> None:
+    """The issue's fault: a run produced once on source and replicated by MM2, then 7 of its records re-produced with
+    the run's tag straight into the remote topic on target. Step 1.4 on the real target is NOGO naming the 7
+    sequence numbers (GO with duplicates_tolerance=7); the duplicates diagnostic on the real clusters finds each once
+    on source and differing copies on target: a writer on target, not MM2."""
+    from confluent_kafka import Producer
+
+    from mm2_smoke.checklist import duplicate_run_facts
+    from mm2_smoke.checks import Status
+    from mm2_smoke.diagnosis import rules as dg
+    from mm2_smoke.diagnosis.gather import duplicates_diagnostic
+    from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
+    from mm2_smoke.message import RunTag, encode
+    from mm2_smoke.step_1_1_produce import produce_step
+    from mm2_smoke.step_1_4_target_count import checklist_part, count_step
+
+    s = _settings()
+    run_id = f"manual__dup7-{uuid.uuid4().hex[:8]}"
+    source, target = SmokeKafkaHook("kafka_source"), SmokeKafkaHook("kafka_target")
+    produced = produce_step(source, s, run_id, "test", try_number=1)
+    assert produced["delivered"] == 30, produced
+    _wait_on_target(target, s, produced["run_tag"], list(range(1, 31)))
+    again = [2, 5, 11, 12, 19, 23, 30]
+    # Only MM2 may write the remote topic (ACLs): the intruder here is the stack's admin.
+    p = Producer({**client_config(live_stack, "target", "admin", load_passwords(live_stack)), "acks": "all"})
+    errors: list[str] = []
+    for seq in again:
+        p.produce(s.remote_topic, value=encode(RunTag(produced["run_tag"], seq, int(time.time() * 1000), "again"),
+                                               s.record_size_bytes),
+                  on_delivery=lambda err, _msg: errors.append(str(err)) if err else None)
+    assert p.flush(30) == 0 and errors == []
+
+    count = count_step(target, s, run_id, produced)
+    assert count["received"] == 30 and count["missing"] == [] and count["duplicates"] == again, count
+    [on_target, dups], notes = checklist_part(s, count, produced["delivered"])
+    assert on_target.status is Status.GO and dups.status is Status.NOGO and dups.value == 7
+    assert "(seq 2, 5, 11, 12, 19, 23, 30)" in dups.reason and notes == []
+    [_, tolerated], notes = checklist_part(_settings(duplicates_tolerance=7), count, produced["delivered"])
+    assert tolerated.status is Status.GO and "within duplicates_tolerance=7" in notes[0]
+
+    t0 = time.monotonic()
+    found = duplicates_diagnostic(ConnectHook("kafka_connect"), source, target, s,
+                                  duplicate_run_facts(produced, count, None))
+    seconds = time.monotonic() - t0
+    assert [d["cause_id"] for d in found] == [dg.DUPLICATES_ON_TARGET_WRITER], found
+    assert "seq 2, 5, 11, 12, 19, 23, 30 " in found[0]["cause"] and "(source holds 1)" in found[0]["evidence"]
+    assert "'again'" in found[0]["evidence"] and seconds < 15, (seconds, found)
 
 
 def test_mm2_task_restart_mid_run_gives_no_negative_delta_and_no_false_go(live_stack, airflow_home,
@@ -203,8 +258,8 @@ def _wrong_host_tls_context(certs: Path, tmp: Path) -> ssl.SSLContext:
 def test_tls_hostname_verification_is_on_unless_the_connection_turns_it_off(conns, live_stack, tmp_path) -> None:
     import socket
 
-    from mm2_smoke.bomber import BomberConnectError
-    from mm2_smoke.bomber import connect as kafka_connect
+    from mm2_smoke.bomber.client import BomberConnectError
+    from mm2_smoke.bomber.client import connect as kafka_connect
 
     ctx = _wrong_host_tls_context(live_stack.run_dir / "certs", tmp_path)
     listener = socket.create_server(("127.0.0.1", 0))

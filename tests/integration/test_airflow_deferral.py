@@ -13,22 +13,24 @@ import pytest
 
 from mm2_smoke.report import safe_name
 from mm2_stack.ui import AirflowServer
+from tests.support.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.integration
 
 SENSOR = "step_1_2_replication.wait_for_replication"
 
 
-def test_a_run_whose_replication_wait_is_deferred_ends_go(airflow_server: AirflowServer, record_number) -> None:
-    server = airflow_server
+def test_a_run_whose_replication_wait_is_deferred_ends_go(airflow_server: AirflowServer, airflow_api: AirflowApi,
+                                                          record_number) -> None:
+    server, api = airflow_server, airflow_api
     server.unpause()
     t0 = time.monotonic()
-    run_id = server.trigger({"defer_after_s": 0})
-    state = server.wait_for_run(run_id, timeout_s=600)
+    run_id = api.trigger({"defer_after_s": 0})
+    state = api.wait_for_run(run_id, timeout_s=600)
     seconds = time.monotonic() - t0
-    events = [e for e in server.event_log(run_id) if e.get("task_id") == SENSOR]
+    events = [e for e in api.event_log(run_id) if e.get("task_id") == SENSOR]
     story = [f"try {e.get('try_number')}: {e.get('event')}" for e in events]
-    sensor = next(t for t in server.task_instances(run_id) if t["task_id"] == SENSOR)
+    sensor = next(t for t in api.task_instances(run_id) if t["task_id"] == SENSOR)
     report = json.loads((server.home / "reports" / f"{safe_name(run_id)}.json").read_text())
     record_number(f"run with step 1.2 deferred (defer_after_s=0): {state} in {seconds:.1f} s; sensor events "
                   f"{story}")
@@ -40,5 +42,5 @@ def test_a_run_whose_replication_wait_is_deferred_ends_go(airflow_server: Airflo
     assert c["delivered"] == c["received"] == 100 and c["missing"] == 0 and c["duplicates"] == 0, c
     # The trigger decided (not a later poke in a worker): its log says so (in any try: a retry after Airflow's
     # resume-after-defer race may find replication done at its first check).
-    log = "\n".join(server.task_log(run_id, SENSOR, n) for n in range(1, sensor["try_number"] + 1))
+    log = "\n".join(api.task_log(run_id, SENSOR, n) for n in range(1, sensor["try_number"] + 1))
     assert "replication wait ended: met" in log, log[-3000:]

@@ -10,24 +10,25 @@ import pytest
 
 from mm2_smoke.report import safe_name
 from mm2_stack.ui import AirflowServer
+from tests.support.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.integration
 
 
 def test_two_overlapping_runs_each_count_only_their_own_messages(airflow_server: AirflowServer,
-                                                                  record_number) -> None:
-    server = airflow_server
+                                                                  airflow_api: AirflowApi, record_number) -> None:
+    server, api = airflow_server, airflow_api
     assert server.dag()["max_active_runs"] == 2
     server.unpause()
     conf = {"num_messages": 120, "messages_per_second": 10}
     t0 = time.monotonic()
-    first = server.trigger(conf)
+    first = api.trigger(conf)
     time.sleep(4)
-    second = server.trigger(conf)
-    states = {run_id: server.wait_for_run(run_id, timeout_s=600) for run_id in (first, second)}
+    second = api.trigger(conf)
+    states = {run_id: api.wait_for_run(run_id, timeout_s=600) for run_id in (first, second)}
     seconds = time.monotonic() - t0
     reports = {r: json.loads((server.home / "reports" / f"{safe_name(r)}.json").read_text()) for r in states}
-    a, b = (server.dag_run(r) for r in (first, second))
+    a, b = (api.dag_run(r) for r in (first, second))
     record_number(f"two overlapping runs: {states} in {seconds:.1f} s; foreign records seen: "
                   f"{[reports[r]['counts']['foreign'] for r in states]}")
     # They really overlapped: the second started producing before the first finished.

@@ -123,6 +123,10 @@ def http_conn(port: int, **extra: object) -> str:
     return json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", "extra": extra})
 
 
+#: Step 1.2's stall rule and timeout, shortened where a case does not need the runbook's.
+SHORT_WAITS = {"write_stall_timeout_s": 10, "replication_timeout_s": 20}
+
+
 def run(live_stack, home: Path, case: str, conf: dict | None = None, env: dict[str, str] | None = None,
         timeout_s: float = 400) -> tuple[DagRunResult, str]:
     """Run the DAG; return the result and everything a user sees of it (report reasons, diagnoses, output)."""
@@ -239,9 +243,12 @@ def test_source_connection_that_cannot_connect_is_unknown_with_the_cause(live_st
     ("string", ["unexpected result type 'string'"]),
 ], ids=["http-500", "timeout", "non-json", "empty-vector", "nan", "string-value"])
 def test_bad_prometheus_answer_is_unknown_never_go(live_stack, bad_home, fake_api, mode, words) -> None:
+    """With the pre-flight only warning (as when Prometheus breaks after it looked), every step reading a bad answer
+    is UNKNOWN with its reason."""
     FakeApi.mode = mode
     env = {"AIRFLOW_CONN_PROMETHEUS": http_conn(fake_api, timeout=1)}
-    result, seen = run(live_stack, bad_home, f"prometheus {mode}", env=env)
+    # Shorter waits than the runbook's: every answer is bad from the start, the waits only delay the same verdict.
+    result, seen = run(live_stack, bad_home, f"prometheus {mode}", {"preflight_mode": "warn", **SHORT_WAITS}, env=env)
     checks = failed(result)
     assert result.report["verdict"] == "UNKNOWN", json.dumps(checks, indent=1)[-3000:]
     assert result.report["counts"]["received"] == FAST["num_messages"]  # the chain itself worked
@@ -250,6 +257,20 @@ def test_bad_prometheus_answer_is_unknown_never_go(live_stack, bad_home, fake_ap
     reasons = " ".join(c["reason"] for c in checks.values())
     for word in words:
         assert word in reasons, (word, reasons[:2000])
+
+
+@pytest.mark.parametrize(("mode", "words"), [("500", ["could not be asked", "HTTP 500"]),
+                                             ("empty", ["no MirrorMaker 2 series of any profile answers"])])
+def test_bad_prometheus_stops_a_fail_fast_run_before_producing(live_stack, bad_home, fake_api, mode, words) -> None:
+    FakeApi.mode = mode
+    env = {"AIRFLOW_CONN_PROMETHEUS": http_conn(fake_api, timeout=1)}
+    result, seen = run(live_stack, bad_home, f"prometheus {mode} fail_fast", env=env)
+    checks = failed(result)
+    assert result.report["verdict"] == "UNKNOWN" and result.report["counts"]["produced"] == 0, result.report["counts"]
+    assert checks["metric_contract"]["status"] == "UNKNOWN"
+    for word in words:
+        assert word in checks["metric_contract"]["reason"], (word, checks["metric_contract"])
+    assert checks["messages_produced"]["reason"].startswith("not run: the pre-flight found")
 
 
 # --- Connect REST answers (read by the diagnostics of a failed run) -------------------------------

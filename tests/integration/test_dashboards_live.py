@@ -1,4 +1,5 @@
-"""The dashboards' PromQL answers on the live Prometheus; the stalled-replication alert fires when MM2 stops."""
+"""The dashboards' PromQL answers on the live Prometheus; every generated alert rule is loaded and evaluates; the
+stalled-replication alert fires when MM2 stops."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from mm2_smoke.alert_rules import GROUP, rules
 from mm2_smoke.dashboards import dashboards
 from mm2_stack import connect, faults
 from mm2_stack.config import StackConfig
@@ -38,6 +40,20 @@ def test_every_panel_query_answers_after_a_message(live_stack: StackConfig) -> N
             return
         time.sleep(2)  # the next scrape
     pytest.fail(f"panels without data: {json.dumps(empty, indent=1)}")
+
+
+def test_every_alert_rule_is_loaded_and_evaluates(live_stack: StackConfig) -> None:
+    expected = {r.name for r in rules()}
+    deadline = time.monotonic() + 30
+    while True:
+        groups = _get(live_stack, "/api/v1/rules?type=alert")["data"]["groups"]
+        loaded = {r["name"]: r for g in groups if g["name"] == GROUP for r in g["rules"]}
+        assert set(loaded) == expected, f"the local Prometheus loads {sorted(loaded)}, generated {sorted(expected)}"
+        unevaluated = {n: r.get("lastError") or r["health"] for n, r in loaded.items() if r["health"] != "ok"}
+        if not unevaluated:
+            return
+        assert time.monotonic() < deadline, f"alert rules not evaluated without error: {unevaluated}"
+        time.sleep(1)  # the next rule evaluation
 
 
 def test_stalled_replication_alert_fires_when_the_connector_is_paused(live_stack: StackConfig,

@@ -55,7 +55,7 @@ def _port_open(port: int) -> bool:
 @pytest.mark.integration
 @pytest.mark.stack_lifecycle
 def test_up_twice_is_safe_and_down_leaves_no_process(live_stack: StackConfig, record_number) -> None:
-    pids_before = {part: proc.running_pid(live_stack, part) for part in proc.PARTS}
+    pids_before = {part: proc.running_pid(live_stack, part) for part in live_stack.parts}
     assert all(pids_before.values()), pids_before
     rss = {part: _rss_mib(pid) for part, pid in pids_before.items()}
     record_number(f"stack RSS after the whole suite: {sum(rss.values()):.0f} MiB in all ({', '.join(f'{p} {v:.0f}' for p, v in rss.items())} MiB)")
@@ -63,11 +63,11 @@ def test_up_twice_is_safe_and_down_leaves_no_process(live_stack: StackConfig, re
     t0 = time.monotonic()
     assert stack.up(live_stack) == {}, "a second `up` on a healthy stack must be a no-op"
     assert time.monotonic() - t0 < 30
-    assert {part: proc.running_pid(live_stack, part) for part in proc.PARTS} == pids_before
+    assert {part: proc.running_pid(live_stack, part) for part in live_stack.parts} == pids_before
 
     stopped = stack.down(live_stack)
 
-    assert sorted(stopped) == sorted(proc.PARTS)
+    assert sorted(stopped) == sorted(live_stack.parts)
     for part, pid in pids_before.items():
         assert not proc.is_alive(pid), f"{part} (pid {pid}) still running after down"
     ports = live_stack.ports

@@ -1,0 +1,213 @@
+"""The runbook's "Checklist Phase 1": every step's checks into one verdict and report, and how the run ends.
+
+- :func:`collect_checks` (pure): each step's part of the checklist, from the steps' results.
+- :func:`fill` (the ``checklist`` task): pulls the steps' results, writes the report, returns it. It runs
+  whatever happened upstream, so every run ends with a report that says why.
+- :func:`baseline_event` (the ``go_for_phase_2`` task): the baseline an Asset event carries on GO.
+- :func:`conclude_nogo` (the ``nogo`` task): the ranked diagnoses into the report, then the run fails so that the
+  failure callback alerts.
+
+Airflow's task context is taken as a plain mapping (``ti``, ``params``, ``dag_run``, ``dag``, ``run_id``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mm2_smoke import dag_layout as layout
+from mm2_smoke import step_1_1_produce, step_1_2_replication, step_1_3_latency, step_1_4_target_count
+from mm2_smoke.checks import Check, Status, unknown
+from mm2_smoke.errors import SettingsError, SmokeTestNogo
+from mm2_smoke.measured import Gap
+from mm2_smoke.settings import SmokeSettings, from_params
+
+#: The steps' tasks whose results the checklist reads.
+STEP_TASKS = (layout.PRODUCE, layout.REPLICATION, layout.LATENCY, layout.COUNT)
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, replication: dict[str, Any] | None,
+                   latency: dict[str, Any] | None, count: dict[str, Any] | None, not_run: str = ""
+                   ) -> tuple[list[Check], list[str]]:
+    """Every check of the run, from the steps' results; a step with no result gives an UNKNOWN check.
+
+    :param not_run: why the steps did not run at all (the pre-flight stopped the run): their rows say so.
+    """
+    if not_run:
+        rows = (("1.1", "messages_produced"), ("1.2", "replication"), ("1.3", "latency_baseline"),
+                ("1.4", "messages_on_target"))
+        return [unknown(step, name, "runbook step run", layout.PREFLIGHT.id, f"not run: the pre-flight found {not_run}",
+                        Gap.NOT_MEASURED) for step, name in rows], []
+    delivered = produced["delivered"] if produced else None
+    checks = step_1_1_produce.checklist_part(settings, produced)
+    replication_checks, notes = step_1_2_replication.checklist_part(settings, replication, delivered)
+    checks += replication_checks
+    checks += step_1_3_latency.checklist_part(latency)
+    count_checks, count_notes = step_1_4_target_count.checklist_part(settings, count, delivered)
+    checks += count_checks
+    return step_1_2_replication.confirm_by_target_count(checks), notes + count_notes
+
+
+def preflight_checks(preflight: dict[str, Any] | None) -> tuple[list[Check], list[str], str]:
+    """The pre-flight's findings as checks (certain ones) and notes (the rest), and why it stopped the run ('' when
+    it did not)."""
+    if not preflight:
+        return [], [], ""
+    checks, notes = [], []
+    stopped = preflight["status"] in (Status.NOGO.value, Status.UNKNOWN.value)
+    for f in preflight["findings"]:
+        status = Status(f["status"])
+        # A stopped run shows every finding as a row (what could not be inspected is part of why); a run that goes
+        # on keeps the uncertain ones as notes, so they cannot hold back a GO the steps prove.
+        if f["certain"] or status is Status.GO or stopped:
+            gap = None if status is not Status.UNKNOWN else Gap.NO_DATA
+            checks.append(Check("pre", f["check"], f.get("value") or status.value, f.get("threshold") or "GO",
+                                status, f.get("evidence") or layout.PREFLIGHT.id,
+                                "" if status is Status.GO else f["message"], gap))
+        else:
+            notes.append(f"pre-flight warning ({f['check']}): {f['message']}")
+        if status is Status.GO and f["check"] in ("metric_contract", "source_topic_created"):
+            notes.append(f"pre-flight: {f['message']}")
+    first = next((f for f in preflight["findings"] if f["certain"] and f["status"] != Status.GO.value), None)
+    return checks, notes, (f"{first['check']} {first['status']} (see its row)" if stopped and first else "")
+
+
+def run_settings(context: Any) -> SmokeSettings:
+    """The run's settings as far as they got: the pre-flight's (profile resolved), else the validated ones, else the
+    Params (the defaults when they are invalid)."""
+    ti = context["ti"]
+    for raw in (ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETTINGS_KEY),
+                ti.xcom_pull(task_ids=layout.VALIDATE.id), dict(context["params"])):
+        if raw:
+            try:
+                return from_params(raw)
+            except SettingsError:
+                continue
+    return SmokeSettings()
+
+
+def duplicate_run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
+                        replication: dict[str, Any] | None) -> dict[str, Any]:
+    """What the duplicates diagnostic reads from the steps' results: the run tag, where to read from (as step 1.4
+    did), the duplicated sequence numbers and how many times MM2's task counters reset (None: unknown)."""
+    produced, count = produced or {}, count or {}
+    growth = (replication or {}).get("growth")
+    resets = max((g.get("resets", 0) for g in growth.values()), default=0) if isinstance(growth, dict) else None
+    return {"run_tag": produced.get("run_tag"),
+            "since_ms": produced["started_ms"] - 60_000 if produced.get("started_ms") else 0,
+            "duplicate_seqs": count.get("duplicates", []), "counter_resets": resets}
+
+
+def baseline(latency: dict[str, Any] | None, checks: list[Check], produced: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """The run's baseline (runbook: "ces valeurs serviront de référence"): step 1.3's values, step 1.2's, and the
+    one-clock end-to-end latency (``e2e_p50_ms``, ``e2e_p99_ms``, ``e2e_max_ms``) when it was measured."""
+    out = dict((latency or {}).get("baseline") or {})
+    for c in checks:
+        if c.name in ("poll_total_increase", "write_poll_ratio_pct"):
+            out[c.name] = c.value
+    e2e = (produced or {}).get("e2e") or {}
+    if e2e.get("p50") is not None:
+        out.update({"e2e_p50_ms": e2e["p50"], "e2e_p99_ms": e2e["p99"], "e2e_max_ms": e2e["max"]})
+    return out
+
+
+def e2e_notes(produced: dict[str, Any] | None, base: dict[str, Any]) -> list[str]:
+    """The one-clock watch's notes: how its wait ended when it did not see every message, and a disagreement with
+    MirrorMaker's own latency metric."""
+    from mm2_smoke.e2e import Result, compare
+
+    created = [(produced or {}).get("topic_created")] if (produced or {}).get("topic_created") else []
+    result = Result.from_dict((produced or {}).get("e2e"))
+    if result is None:
+        return created
+    notes = created + ([] if result.complete else [f"end-to-end watch: {result.count} message(s) timed; its wait "
+                                                   f"ended: {result.ended}"])
+    disagreement = compare(result, base.get("latency_avg_ms"), base.get("latency_max_ms"))
+    return notes + ([disagreement] if disagreement else [])
+
+
+def _pre_checks(params: dict[str, Any], validated: dict[str, Any] | None, problems: list[str]) -> list[Check]:
+    """The checks of what was validated before step 1.1: the Params and the connections."""
+    checks = []
+    try:
+        from_params(validated or params)
+        checks.append(Check("pre", "settings", "valid", "valid Params", Status.GO, layout.VALIDATE.id))
+    except SettingsError as exc:
+        checks.append(unknown("pre", "settings", "valid Params", layout.VALIDATE.id, f"invalid Param: {exc}",
+                              Gap.OWN_SETUP))
+    conns = ", ".join(layout.KAFKA_CONNS + layout.HTTP_CONNS)
+    if problems:
+        checks.append(unknown("pre", "connections", f"{conns} defined and complete", "Airflow connections",
+                              " | ".join(problems), Gap.OWN_SETUP))
+    else:
+        checks.append(Check("pre", "connections", "defined", f"{conns} defined and complete", Status.GO,
+                            "Airflow connections"))
+    return checks
+
+
+def fill(context: Any) -> dict[str, Any]:
+    """The ``checklist`` task: fill the checklist from every step's result, write the report, return it."""
+    from mm2_smoke.hooks import check_connections
+    from mm2_smoke.report import build_report, render_markdown, write_report
+
+    ti = context["ti"]
+    problems, postures = check_connections(layout.KAFKA_CONNS, layout.HTTP_CONNS)
+    pre = _pre_checks(dict(context["params"]), ti.xcom_pull(task_ids=layout.VALIDATE.id), problems)
+    settings = run_settings(context)
+    preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
+    flight_checks, flight_notes, stopped = preflight_checks(preflight)
+    pulled = {t: ti.xcom_pull(task_ids=t.id) for t in STEP_TASKS}
+    checks, notes = collect_checks(settings, *(pulled[t] for t in STEP_TASKS), not_run=stopped)
+    checks = pre + flight_checks + checks
+    base = baseline(pulled[layout.LATENCY], checks, pulled[layout.PRODUCE])
+    notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base)
+    dag_run = context["dag_run"]
+    report = build_report(
+        dag_id=context["dag"].dag_id, run_id=context["run_id"],
+        started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
+        finished_at=utc_now_iso(), checks=checks, produced=pulled[layout.PRODUCE], count=pulled[layout.COUNT],
+        baseline=base, replication=pulled[layout.REPLICATION],
+        settings=settings.to_dict(), notes=[w for p in postures for w in p.warnings()] + notes,
+        tls=[p.summary() for p in postures], preflight=preflight,
+    )
+    json_path, md_path = write_report(report)
+    report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}
+    print(render_markdown(report))
+    print(f"report: {json_path} and {md_path}")
+    return report
+
+
+def baseline_event(report: dict[str, Any]) -> dict[str, Any]:
+    """The extra of the GO run's Asset event: the run id, the verdict and the baseline's values."""
+    return {"run_id": report["run_id"], "verdict": "GO",
+            **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
+
+
+def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_at_s: float) -> None:
+    """The ``nogo`` task: rank the diagnoses into the report, write it, fail the run naming the first cause.
+
+    :param found: every diagnostic task's findings (``Diagnosis.to_dict()``).
+    :param finished_at_s: now (seconds since the epoch), for the diagnosis time the report states.
+    :raises SmokeTestNogo: always (the run fails so that the failure callback alerts).
+    """
+    from mm2_smoke.diagnosis.rules import Diagnosis, honest, rank, setup_diagnoses
+    from mm2_smoke.report import render_markdown, with_diagnoses, write_report
+
+    ranked = [d.to_dict() for d in honest(rank([*setup_diagnoses(report["checks"]),
+                                                *(Diagnosis(**d) for d in found)]), report["checks"])]
+    seconds = finished_at_s - datetime.fromisoformat(report["finished_at"]).timestamp()
+    report = with_diagnoses(report, ranked, seconds)
+    write_report(report)
+    print(render_markdown(report))
+    top = ranked[0] if ranked else {"cause": "no diagnosis", "action": "see the report"}
+    failed = "; ".join(f"{c['step']} {c['name']}: {c['status']}" for c in report["failed_checks"])
+    first = next((c for c in report["failed_checks"] if c.get("reason")), None)
+    why = f" First: {first['step']} {first['name']}: {first['reason']}." if first else ""
+    raise SmokeTestNogo("{verdict} ({failed}).{why} Most likely cause: {cause}. Action: {action}. Report: {path}",
+                        verdict=report["verdict"], failed=failed, why=why, cause=top["cause"], action=top["action"],
+                        path=report["report_files"]["markdown"])

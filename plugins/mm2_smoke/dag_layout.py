@@ -1,0 +1,59 @@
+"""The DAG's names, written once: its id, its task groups and tasks, its connections, its Asset.
+
+The DAG file builds its tasks from these, and the code that pulls a task's XCom or reads a run (the checklist,
+the demo, the tests) refers to them, so a rename is one edit. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAG_ID = "mm2_smoke_test"
+
+#: Airflow connections (see the README): Kafka clusters (type ``kafka``), HTTP services (type ``http``).
+SOURCE_CONN = "kafka_source"
+TARGET_CONN = "kafka_target"
+PROMETHEUS_CONN = "prometheus"
+CONNECT_CONN = "kafka_connect"
+ALERT_CONN = "alert_webhook"
+KAFKA_CONNS = (SOURCE_CONN, TARGET_CONN)
+HTTP_CONNS = (PROMETHEUS_CONN, CONNECT_CONN)
+
+#: The Asset whose events carry each GO run's baseline (later-phase DAGs can be scheduled on it).
+BASELINE_ASSET_NAME = "mm2_smoke_baseline"
+BASELINE_ASSET_URI = "mm2-smoke://phase1/baseline"
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task of the DAG: its group (None at the top level) and its name within the group."""
+
+    group: str | None
+    name: str
+
+    @property
+    def id(self) -> str:
+        """The task id as Airflow knows it (``<group>.<name>``)."""
+        return f"{self.group}.{self.name}" if self.group else self.name
+
+
+STEP_1_1 = "step_1_1_produce"
+STEP_1_2 = "step_1_2_replication"
+STEP_1_3 = "step_1_3_latency_baseline"
+STEP_1_4 = "step_1_4_target_count"
+DIAGNOSE = "diagnose"
+
+VALIDATE = TaskRef(None, "validate_settings")
+PREFLIGHT = TaskRef(None, "preflight")
+#: The pre-flight's XComs: the settings every later task reads (profile resolved), and its report section.
+PREFLIGHT_SETTINGS_KEY = "settings"
+PREFLIGHT_REPORT_KEY = "preflight"
+RECORD_COUNTERS = TaskRef(STEP_1_1, "record_counters")
+PRODUCE = TaskRef(STEP_1_1, "produce")
+REPLICATION = TaskRef(STEP_1_2, "wait_for_replication")
+LATENCY = TaskRef(STEP_1_3, "measure_latency")
+COUNT = TaskRef(STEP_1_4, "count_on_target")
+CHECKLIST = TaskRef(None, "checklist")
+ROUTE = TaskRef(None, "verdict")
+GO = TaskRef(None, "go_for_phase_2")
+NOGO = TaskRef(None, "nogo")

@@ -1,0 +1,392 @@
+"""Runbook step 1.2, "Vérification réplication": MM2 polled and wrote the delivered messages.
+
+The whole step lives here: the counters recorded before production, the reading of their growth (as ranges,
+safe against counter resets), the state of the wait (:func:`replication_progress`, used by the sensor in its
+worker and by the trigger in the triggerer alike), the checks, and the step's part of the checklist.
+
+GO needs the test topic's MirrorSourceConnector ``record_count`` and ``poll_total`` grown by the delivered
+count, and write/poll above the ratio threshold. NOGO: write_total has not moved ``write_stall_timeout_s``
+after production ended (the runbook's "write_total = 0 après 30 secondes"), counted in the metrics store's data
+time (its newest sample), not the wall clock: a store that lags (VictoriaMetrics hides its newest 30 s by default)
+is slower to decide, never wrong.
+
+Early evidence (step 1.1's one-clock watch, :mod:`mm2_smoke.e2e`) decides sooner than the 30 s rule: a certain fault
+of the chain seen while the messages were awaited (connector or task absent, paused, failed) is NOGO at the first
+check; every delivered message seen on the target lifts the stall rule (MM2 did write), and counters that still
+do not show it once the store's data covers the last arrival are "metrics disagree" (UNKNOWN), not NOGO.
+
+Pure but for the ``prom`` argument (a :class:`~mm2_smoke.hooks.PrometheusHook`, or anything with its
+``query``/``query_range`` methods).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, Protocol
+
+from mm2_smoke.checks import Check, Status, unknown, unknown_from
+from mm2_smoke.e2e import Result as Arrivals
+from mm2_smoke.measured import Gap, Growth, Measured, Ranges
+from mm2_smoke.settings import SmokeSettings
+
+log = logging.getLogger(__name__)
+
+#: The counters whose growth step 1.2 measures.
+COUNTERS = ("poll_total", "write_total", "topic_record_count")
+#: What the wait reads at each check (the counters' current sums, and how many topics MM2 replicates).
+INSTANT = (*COUNTERS, "topics_replicated")
+#: What the wait needs of step 1.1's result.
+PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e")
+#: How far past the last arrival on the target the store's data must reach before counters that do not show the
+#: arrivals are taken as disagreeing (MM2 counts a write when the target acknowledges it, which the watch reads).
+ARRIVAL_MARGIN_S = 1.0
+
+
+class Prometheus(Protocol):
+    """What step 1.2 needs of Prometheus (:class:`~mm2_smoke.hooks.PrometheusHook`)."""
+
+    def query(self, promql: str) -> Measured: ...
+
+    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges: ...
+
+
+class Outcome(StrEnum):
+    """Where the wait stands."""
+
+    MET = "met"  # replication proven
+    WAITING = "waiting"
+    STALLED = "stalled"  # write_total has not moved write_stall_timeout_s after production
+    UNAVAILABLE = "unavailable"  # Prometheus could not be read at all by then
+    NO_DATA = "no_data"  # Prometheus answers, but without write_total (the task or its exporter is down)
+    TIMEOUT = "timeout"  # replication_timeout_s passed without MET
+    CHAIN_FAULT = "chain_fault"  # the watch saw a certain fault of the connector or a task while awaiting arrivals
+    METRICS_DISAGREE = "metrics_disagree"  # every message arrived on the target; counters covering it do not say so
+    NOTHING_DELIVERED = "nothing_delivered"  # step 1.1 delivered nothing: nothing to wait for
+
+
+# --- measuring ---------------------------------------------------------------------------------------------
+def instant_queries(settings: SmokeSettings) -> dict[str, str]:
+    """The PromQL the wait reads at each check, by measurement name."""
+    q = settings.queries.all()
+    return {name: q[name] for name in INSTANT}
+
+
+def record_counters(prom: Prometheus, settings: SmokeSettings) -> dict[str, dict[str, Any]]:
+    """Before producing: the counters as they stand (the runbook's "+100 after sending" starts here).
+
+    Evidence for the report; the growth itself is read as ranges from production start (:func:`counter_growth`).
+    """
+    samples = {name: prom.query(settings.queries.all()[name]) for name in COUNTERS}
+    for name, s in samples.items():
+        log.info("before production: %s = %s", name, s.value if s.ok else s.reason)
+    return {name: s.to_dict() for name, s in samples.items()}
+
+
+def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s: float, step_s: float,
+                       source: str = "") -> Growth:
+    """The growth since ``start_s`` of a counter summed over its series, safe against counter resets.
+
+    Each series is ``[(t, value), ...]`` from a range query starting at ``start_s``. A series present at
+    ``start_s`` grows from its value there; one that appears later did not exist at the start and grows
+    from 0. A value lower than the one before is a reset (the task restarted and counts again from 0):
+    the new value is all growth. Growth is never negative.
+    """
+    if not series:
+        return Growth(source, gap=Gap.NO_DATA, reason="no data: the counter has no series in the run's window")
+    if not any(series):
+        return Growth(source, gap=Gap.NO_DATA,
+                      reason="no data: the counter reads NaN (no finite value in the run's window)")
+    total = 0.0
+    resets = 0
+    for points in series:
+        if not points:
+            continue
+        first_t, prev = points[0]
+        if first_t > start_s + step_s / 2:
+            total += prev  # born after the start: counted from 0
+        for _t, v in points[1:]:
+            if v < prev:
+                resets += 1
+                total += v
+            else:
+                total += v - prev
+            prev = v
+    newest = max((p[-1][0] for p in series if p), default=None)
+    return Growth(source, total, series=len(series), at_s=newest, resets=resets)
+
+
+def counter_growth(prom: Prometheus, settings: SmokeSettings, start_s: float, now_s: float | None = None
+                   ) -> dict[str, Growth]:
+    """Each counter's growth since ``start_s`` (production start) up to ``now_s``, read per series as ranges.
+
+    The range's points are a whole number of seconds apart (the store keeps milliseconds: a fractional step drifts)
+    and its last point is at or after ``now_s``: a sample taken between the last whole step and ``now_s`` is never
+    left out (``measure`` passes the store's newest sample time as ``now_s``, so the growth holds every sample the
+    store has; a point past a series' newest sample reads that sample).
+    """
+    now_s = time.time() if now_s is None else now_s
+    step = float(max(1, math.ceil((now_s - start_s) / 10_000)))  # at most 10k points per series
+    end_s = start_s + max(1, math.ceil((now_s - start_s) / step)) * step
+    out = {}
+    for name, selector in settings.queries.counter_series().items():
+        answer = prom.query_range(selector, start_s, end_s, step)
+        if answer.gap is not None and answer.gap is not Gap.NO_DATA:
+            out[name] = Growth(selector, gap=answer.gap, reason=answer.reason)
+        else:
+            out[name] = reset_aware_growth(answer.points, start_s, step, selector)
+    return out
+
+
+def ratio_met(write: float, poll: float, settings: SmokeSettings) -> bool:
+    """The runbook's GO rule for writes: ``100 · write / poll`` above the ratio threshold (poll > 0)."""
+    return poll > 0 and 100.0 * write / poll > settings.ratio_min_pct
+
+
+def replication_progress(now: dict[str, Measured], growth: dict[str, Growth], delivered: int,
+                         settings: SmokeSettings, since_production_end_s: float,
+                         data_since_end_s: float | None = None, arrivals: Arrivals | None = None,
+                         arrivals_covered: bool = False) -> Outcome:
+    """Where the wait stands, from one reading of the counters (see :class:`Outcome`).
+
+    :param since_production_end_s: wall-clock seconds since production ended (the timeout's clock).
+    :param data_since_end_s: how far past production end the store's data reaches (its newest counter sample minus
+        production end); the stall rule's clock. None when no counter has a sample: the wall clock then.
+    :param arrivals: step 1.1's one-clock watch (None when none ran).
+    :param arrivals_covered: the store's data reaches :data:`ARRIVAL_MARGIN_S` past the watch's last arrival.
+    """
+    if delivered <= 0:
+        return Outcome.NOTHING_DELIVERED
+    poll, write, topic = (growth[n].value for n in COUNTERS)
+    # Counters read from samples taken before production ended cannot prove this run's messages were replicated
+    # (other traffic, or an overlapping run, may have moved them): MET needs the store's data past production end.
+    data_past_end = data_since_end_s is None or data_since_end_s >= 0
+    if (poll is not None and write is not None and topic is not None and topic >= delivered
+            and poll >= delivered and ratio_met(write, poll, settings) and data_past_end):
+        return Outcome.MET
+    if arrivals is not None and arrivals.fault:
+        return Outcome.CHAIN_FAULT
+    if arrivals is not None and arrivals.complete:
+        # MM2 wrote every message (the target has them): no stall to wait for, only the store to catch up.
+        if arrivals_covered and not any(s.unreachable for s in now.values()):
+            return Outcome.METRICS_DISAGREE
+        if (since_production_end_s >= settings.write_stall_timeout_s and write is None
+                and not now["write_total"].ok and not now["write_total"].unreachable):
+            # the target has every message, the store has no counter at all: waiting longer measures nothing
+            return Outcome.NO_DATA
+        return Outcome.TIMEOUT if since_production_end_s >= settings.replication_timeout_s else Outcome.WAITING
+    covered = since_production_end_s if data_since_end_s is None else data_since_end_s
+    if covered >= settings.write_stall_timeout_s:
+        if all(s.unreachable for s in now.values()):
+            return Outcome.UNAVAILABLE
+        if write == 0:
+            return Outcome.STALLED
+        if write is None and not now["write_total"].ok:
+            return Outcome.NO_DATA
+    if since_production_end_s >= settings.replication_timeout_s:
+        return Outcome.TIMEOUT
+    return Outcome.WAITING
+
+
+def data_time(prom: Prometheus, settings: SmokeSettings) -> Measured:
+    """The newest sample of the task counters (``max(timestamp(...))``): how far the store's data reaches."""
+    return prom.query(f"max(timestamp({settings.queries.counter_series()['write_total']}))")
+
+
+def measure(prom: Prometheus, settings: SmokeSettings, produced: dict[str, Any]
+            ) -> tuple[Outcome, dict[str, Measured], dict[str, Growth]]:
+    """One check of the wait: read the counters, decide where it stands. What the sensor and the trigger run.
+
+    The reading's ``data_time`` entry holds the newest counter sample (its value a time, seconds since the epoch).
+
+    :param produced: step 1.1's result (``delivered``, ``started_ms``, ``finished_ms``).
+    """
+    now = {name: prom.query(q) for name, q in instant_queries(settings).items()}
+    newest = data_time(prom, settings)
+    up_to = float(newest.value) if newest.ok else None  # type: ignore[arg-type]
+    growth = counter_growth(prom, settings, produced["started_ms"] / 1000,
+                            up_to if up_to is not None and up_to > produced["started_ms"] / 1000 else None)
+    end_s = produced["finished_ms"] / 1000
+    arrivals = Arrivals.from_dict(produced.get("e2e"))
+    covered = (newest.ok and arrivals is not None and arrivals.last_arrival_s is not None
+               and float(newest.value) >= arrivals.last_arrival_s + ARRIVAL_MARGIN_S)  # type: ignore[arg-type]
+    outcome = replication_progress(now, growth, produced["delivered"], settings, time.time() - end_s,
+                                   float(newest.value) - end_s if newest.ok else None,  # type: ignore[arg-type]
+                                   arrivals, covered)
+    return outcome, {**now, "data_time": newest}, growth
+
+
+def result(outcome: Outcome | str, now: dict[str, Any], growth: dict[str, Any], before: dict[str, Any],
+           produced: dict[str, Any], decided_at_s: float) -> dict[str, Any]:
+    """The step's result (its XCom): how the wait ended, the last reading, when it was decided, and how far past
+    production the store's data reached then (``data_after_production_s``; None when unknown)."""
+    end_s = produced["finished_ms"] / 1000
+    newest = now.get("data_time") or {}
+    return {"outcome": str(outcome), "after": now, "before": before, "delivered": produced["delivered"],
+            "growth": growth, "decided_at_s": decided_at_s,
+            "seconds_after_production": round(decided_at_s - end_s, 3), "arrivals": produced.get("e2e"),
+            "data_after_production_s": (round(float(newest["value"]) - end_s, 3)
+                                        if newest.get("value") is not None and newest.get("gap") is None else None)}
+
+
+def as_dicts(readings: dict[str, Measured]) -> dict[str, dict[str, Any]]:
+    return {k: m.to_dict() for k, m in readings.items()}
+
+
+# --- checking ----------------------------------------------------------------------------------------------
+RESET_SHORTFALL = ("a counter reset (MM2 task restart) during the run may have lost up to one scrape interval of "
+                   "counts, so a shortfall is not evidence of loss: step 1.4 counts the messages exactly")
+
+
+def _reset_note(resets: int) -> str:
+    return f" [{resets} counter reset(s) in the window: counted across them]" if resets else ""
+
+
+def _growth_check(name: str, g: Growth, delivered: int, evidence: str, nogo_reason: str) -> Check:
+    """GO when ``g`` reached the delivered count; UNKNOWN after a reset's shortfall or without a value; else NOGO."""
+    need = f">= +{delivered}"
+    evidence += _reset_note(g.resets)
+    if g.value is None:
+        return unknown("1.2", name, need, evidence, g.reason, g.gap or Gap.NO_DATA)
+    if g.value >= delivered:
+        return Check("1.2", name, g.value, need, Status.GO, evidence)
+    if g.resets and g.value > 0:
+        return unknown("1.2", name, need, evidence, RESET_SHORTFALL, Gap.COUNTER_RESET, g.value)
+    return Check("1.2", name, g.value, need, Status.NOGO, evidence, nogo_reason)
+
+
+def check_replication(after: dict[str, Measured], growth: dict[str, Growth], delivered: int,
+                      settings: SmokeSettings, outcome: str, data_after_production_s: float | None = None,
+                      arrivals: Arrivals | None = None) -> list[Check]:
+    """Step 1.2's checks (:func:`_check_counters`), with the one-clock watch's evidence: a certain chain fault seen
+    while waiting is its own NOGO row; counters that disagree with a complete arrival count are UNKNOWN."""
+    checks = _check_counters(after, growth, delivered, settings, outcome, data_after_production_s)
+    if outcome == Outcome.CHAIN_FAULT and arrivals is not None:
+        checks.insert(0, Check("1.2", "connector_state", "fault", "connector and tasks RUNNING", Status.NOGO,
+                               "Connect REST, read while the messages were awaited on the target "
+                               f"({arrivals.count} of {delivered} arrived)", arrivals.fault))
+    if outcome == Outcome.METRICS_DISAGREE and arrivals is not None:
+        checks = [Check(c.step, c.name, c.value, c.threshold, Status.UNKNOWN, c.evidence,
+                        f"metrics disagree with the target: all {delivered} delivered messages arrived on the target "
+                        f"(the one-clock watch) while {c.reason}", Gap.METRICS_DISAGREE)
+                  if c.status is Status.NOGO else c for c in checks]
+    return checks
+
+
+def _check_counters(after: dict[str, Measured], growth: dict[str, Growth], delivered: int,
+                    settings: SmokeSettings, outcome: str, data_after_production_s: float | None = None
+                    ) -> list[Check]:
+    """Step 1.2: poll grew by the delivered count, write ≈ poll, the test topic is replicated.
+
+    :param after: the last reading of :data:`INSTANT` when the wait ended.
+    :param growth: each counter's reset-safe growth over the run (:func:`counter_growth`).
+    :param delivered: messages delivered in step 1.1.
+    :param outcome: how the wait ended (:class:`Outcome`).
+    :param data_after_production_s: how far past production end the store's data reached when the wait ended; a
+        shortfall seen in data that does not reach production end is no data yet (UNKNOWN), not evidence.
+    """
+    if delivered <= 0:
+        return [unknown("1.2", "replication", "delivered messages replicated", after["poll_total"].source,
+                        "step 1.1 delivered no message, so replication could not be checked", Gap.NOT_MEASURED)]
+    poll, write, topic = (growth[n] for n in COUNTERS)
+    if outcome == Outcome.TIMEOUT and data_after_production_s is not None and data_after_production_s < 0:
+        why = (f"the metrics store's newest sample is {-data_after_production_s:.0f} s before production ended, "
+               f"{settings.replication_timeout_s} s into the wait: it lags (or stopped scraping), so no shortfall "
+               "is evidence yet")
+        return [unknown("1.2", name, f">= +{delivered}", after["poll_total"].source, why, Gap.STALE)
+                for name in ("poll_total_increase", "topic_record_count_increase", "write_poll_ratio_pct")]
+    checks = [
+        _growth_check("poll_total_increase", poll, delivered, after["poll_total"].source,
+                      "poll_total did not move: MM2 does not read the test topic" if poll.value == 0 else
+                      f"poll_total grew by {poll.value or 0:g}, fewer than the {delivered} delivered"),
+        _growth_check("topic_record_count_increase", topic, delivered, after["topic_record_count"].source,
+                      f"MM2 replicated {topic.value or 0:g} records of {settings.remote_topic}, fewer than the "
+                      f"{delivered} delivered"),
+    ]
+    ratio_threshold = f"> {settings.ratio_min_pct:g} %"
+    ratio_ev = (f"100 * ({after['write_total'].source}{_reset_note(write.resets)} delta) / "
+                f"({after['poll_total'].source}{_reset_note(poll.resets)} delta)")
+    if poll.value is None or write.value is None:
+        missing = poll if poll.value is None else write
+        checks.append(unknown("1.2", "write_poll_ratio_pct", ratio_threshold, ratio_ev, missing.reason,
+                              missing.gap or Gap.NO_DATA))
+    elif poll.value <= 0:
+        if outcome in (Outcome.STALLED, Outcome.TIMEOUT):
+            checks.append(Check("1.2", "write_poll_ratio_pct", None, ratio_threshold, Status.NOGO, ratio_ev,
+                                f"no record polled or written {settings.write_stall_timeout_s} s after production"))
+        else:
+            checks.append(unknown("1.2", "write_poll_ratio_pct", ratio_threshold, ratio_ev,
+                                  "no record polled: the ratio is undefined"))
+    else:
+        ratio = 100.0 * write.value / poll.value
+        if ratio_met(write.value, poll.value, settings):
+            checks.append(Check("1.2", "write_poll_ratio_pct", round(ratio, 3), ratio_threshold, Status.GO, ratio_ev))
+        else:
+            why = (f"write_total did not move in {settings.write_stall_timeout_s} s while poll_total grew: "
+                   "writes to the target fail") if write.value == 0 else f"only {ratio:.2f} % of polled records written"
+            checks.append(Check("1.2", "write_poll_ratio_pct", round(ratio, 3), ratio_threshold, Status.NOGO,
+                                ratio_ev, why))
+    topics = after.get("topics_replicated")
+    threshold = ">= 1, test topic among them"
+    if topics is None or not topics.ok:
+        checks.append(unknown_from("1.2", "topics_replicated", threshold, topics) if topics else
+                      unknown("1.2", "topics_replicated", threshold, "", "not measured", Gap.NOT_MEASURED))
+    else:
+        test_topic_seen = after["topic_record_count"].ok
+        status = Status.GO if topics.value >= 1 and test_topic_seen else Status.NOGO  # type: ignore[operator]
+        why = "" if status is Status.GO else (
+            f"the test topic {settings.remote_topic} has no MM2 metrics" if not test_topic_seen
+            else "no topic replicated")
+        checks.append(Check("1.2", "topics_replicated", topics.value, threshold, status, topics.source, why))
+    return checks
+
+
+def confirm_by_target_count(checks: list[Check]) -> list[Check]:
+    """Step 1.2 against step 1.4's exact count, when 1.4 found every delivered message on the target:
+
+    - a check left UNKNOWN by a counter reset becomes GO (the reset lost counts, not records: positive evidence from
+      the target itself);
+    - a NOGO becomes UNKNOWN, "metrics disagree with the target count": the chain carried every message, so the
+      metrics (a lagging store, series that do not describe this chain) are what failed, not MM2.
+    """
+    count = next((c for c in checks if c.name == "messages_on_target"), None)
+    if count is None or count.status is not Status.GO:
+        return checks
+    out = []
+    for c in checks:
+        if c.step == "1.2" and c.gap is Gap.COUNTER_RESET:
+            c = Check(c.step, c.name, c.value, c.threshold, Status.GO,
+                      f"{c.evidence}; confirmed by step 1.4: every delivered message is on the target")
+        elif c.step == "1.2" and c.status is Status.NOGO:
+            c = Check(c.step, c.name, c.value, c.threshold, Status.UNKNOWN, c.evidence,
+                      f"metrics disagree with the target count: step 1.4 found every delivered message on the target "
+                      f"while {c.reason}", Gap.METRICS_DISAGREE)
+        out.append(c)
+    return out
+
+
+def checklist_part(settings: SmokeSettings, replication: dict[str, Any] | None, delivered: int | None
+                   ) -> tuple[list[Check], list[str]]:
+    """Step 1.2's checks and notes from its result (an UNKNOWN check when the step did not finish)."""
+    if not replication or delivered is None:
+        return [unknown("1.2", "replication", "poll/write grow", "step_1_2_replication",
+                        "step 1.2 did not finish: see its task log", Gap.NOT_MEASURED)], []
+    after = {k: Measured.from_dict(v) for k, v in replication["after"].items()}
+    growth = {k: Growth.from_dict(v) for k, v in (replication.get("growth") or {}).items()}
+    checks = check_replication(after, growth, delivered, settings, replication["outcome"],
+                               replication.get("data_after_production_s"),
+                               Arrivals.from_dict(replication.get("arrivals")))
+    notes = []
+    resets = max((g.resets for g in growth.values()), default=0)
+    if resets:
+        notes.append(f"MM2's task counters reset {resets} time(s) during the run (task restart): step 1.2 "
+                     "counted across the reset")
+    reach = replication.get("data_after_production_s")
+    notes.append(f"step 1.2 wait ended: {replication['outcome']}, "
+                 f"{replication.get('seconds_after_production', 'n/a')} s after production ended"
+                 + (f" (the metrics store's data then reached {reach:g} s past production end)"
+                    if reach is not None else ""))
+    return checks, notes

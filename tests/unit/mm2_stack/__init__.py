@@ -1,0 +1,1 @@
+"""Unit tests of include/mm2_stack/ (the local stack controller and `make ui`)."""
