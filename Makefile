@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget
+.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget soak
 
 # Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
 # file; no engine needed), chromium
@@ -62,6 +62,9 @@ clean: stack-down
 
 bench: deps ## the load tools vs Kafka's own tools on the local stack (prints numbers; BENCH_ARGS="--rate-seconds 10")
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+soak: deps ## an hour of scheduled runs under the real scheduler: verdicts, p50/p95, RSS and growth (SOAK_ARGS="--runs 60"; not in CI)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 budget: deps ## where a healthy run's seconds go, per stage, under the scheduler and under dags test (BUDGET_ARGS="--runs 3")
 	$(PY) bench/stage_budget.py $(BUDGET_ARGS)

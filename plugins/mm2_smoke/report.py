@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from mm2_smoke.checks import Check, Status, overall
 
 REPORT_DIR_ENV = "MM2_SMOKE_REPORT_DIR"
+#: Retention of the report folder: keep the newest N runs' reports (0: every one) ...
+REPORT_KEEP_ENV = "MM2_SMOKE_REPORT_KEEP"
+REPORT_KEEP_DEFAULT = 500
+#: ... and none older than D days (0: no age limit).
+REPORT_KEEP_DAYS_ENV = "MM2_SMOKE_REPORT_KEEP_DAYS"
 
 
 def report_dir() -> Path:
@@ -164,8 +170,52 @@ def with_diagnoses(report: dict[str, Any], diagnoses: list[dict[str, Any]], seco
     return {**report, "diagnoses": diagnoses, "diagnosis_seconds": round(seconds, 3)}
 
 
+def retention(environ: dict[str, str] | None = None) -> tuple[int, float]:
+    """``(keep the newest N runs, keep none older than D days)`` from the environment (0: no limit).
+
+    :raises ValueError: a value that is not a whole number >= 0 (the message names the variable and the fix).
+    """
+    environ = os.environ if environ is None else environ
+    out = []
+    for name, default in ((REPORT_KEEP_ENV, REPORT_KEEP_DEFAULT), (REPORT_KEEP_DAYS_ENV, 0)):
+        raw = environ.get(name, "").strip()
+        try:
+            value = int(raw) if raw else default
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ValueError(f"{name}={raw!r} is not a whole number >= 0: set it to N (0 means no limit) or unset it "
+                             f"(default {default})")
+        out.append(value)
+    return out[0], float(out[1])
+
+
+def prune_reports(directory: Path, keep: int, keep_days: float, *, protect: str = "",
+                  now: float | None = None) -> list[str]:
+    """Delete the oldest report pairs beyond ``keep`` runs or older than ``keep_days`` (0: no limit); returns the
+    names deleted. Only pairs (``<name>.json`` with its ``<name>.md``) are touched, never ``protect`` (the run
+    just written), so other files in a shared folder stay."""
+    now = time.time() if now is None else now
+    pairs = [(j.stat().st_mtime, j.stem) for j in directory.glob("*.json")
+             if (directory / (j.stem + ".md")).exists() and j.stem != protect]
+    pairs.sort(reverse=True)  # newest first
+    limit = max(keep - 1, 0) if keep else len(pairs)  # the protected run counts towards keep
+    doomed = {name for _, name in pairs[limit:]}
+    if keep_days:
+        doomed |= {name for mtime, name in pairs if now - mtime > keep_days * 86400}
+    for name in sorted(doomed):
+        for suffix in (".json", ".md"):
+            (directory / (name + suffix)).unlink(missing_ok=True)
+    return sorted(doomed)
+
+
 def write_report(report: dict[str, Any], directory: Path | None = None) -> tuple[Path, Path]:
-    """Write ``<run>.json`` and ``<run>.md`` atomically (a reader never sees half a file)."""
+    """Write ``<run>.json`` and ``<run>.md`` atomically (a reader never sees half a file), then apply the
+    folder's retention (``MM2_SMOKE_REPORT_KEEP`` runs, default 500; ``MM2_SMOKE_REPORT_KEEP_DAYS``).
+
+    A bad retention value prunes nothing and raises :class:`ValueError` naming it, after the report is written (so
+    the run's report is never lost to a typo in the retention).
+    """
     directory = directory or report_dir()
     directory.mkdir(parents=True, exist_ok=True)
     name = safe_name(report["run_id"])
@@ -177,4 +227,6 @@ def write_report(report: dict[str, Any], directory: Path | None = None) -> tuple
         tmp.write_text(text)
         tmp.replace(path)
         paths.append(path)
+    keep, keep_days = retention()
+    prune_reports(directory, keep, keep_days, protect=name)
     return paths[0], paths[1]

@@ -7,8 +7,8 @@
 - Variant stacks, one after the other, each in its own folder and ports (``.stack-variants/<name>``, offset +400),
   stopped after use: Kafka 4.3 with ``metric.names.formats=new`` (profile ``kafka-new``), Kafka 3.9 (MBeans without
   the ``source`` tag), and VictoriaMetrics with its default flags (its newest 30 s hidden from queries) at the
-  runbook's 10 msg/s and at 1000 msg/s. Each must be GO with the right profile detected, and NOGO with the
-  MirrorSourceConnector paused.
+  runbook's 10 msg/s and at 1000 msg/s. Each must be GO with the right profile detected, every panel of that
+  profile's generated dashboards must answer on the chain's store, and NOGO with the MirrorSourceConnector paused.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -47,6 +49,29 @@ def _wait_profile_answers(config: StackConfig, profile: str, timeout_s: float = 
         time.sleep(2)
 
 
+def _panels_without_data(config: StackConfig, profile: str, timeout_s: float = 60) -> dict[str, str]:
+    """Every panel query of ``profile``'s generated dashboards, on the stack's store (Prometheus or VictoriaMetrics,
+    same HTTP API), until each answers with at least one series; returns the ones that never did."""
+    from mm2_smoke.dashboards import dashboards
+
+    panels = [(d["title"], p["title"], p["targets"][0]["expr"])
+              for d in dashboards(profile).values() for p in d["panels"]]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        empty: dict[str, str] = {}
+        for dash, title, expr in panels:
+            url = (f"http://127.0.0.1:{config.ports.prometheus}/api/v1/query?"
+                   + urllib.parse.urlencode({"query": expr}))
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                body = json.loads(resp.read())
+            assert body["status"] == "success", (title, expr, body)
+            if not body["data"]["result"]:
+                empty[f"{dash} / {title}"] = expr
+        if not empty or time.monotonic() > deadline:
+            return empty
+        time.sleep(2)  # the next scrape
+
+
 def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_at_once(
         live_stack: StackConfig, airflow_home, record_number) -> None:
     env = airflow_env(live_stack, airflow_home)
@@ -54,6 +79,7 @@ def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_a
     try:
         _wait_profile_answers(live_stack, "strimzi")
         result = dags_test(env, FAST)
+        strimzi_empty = _panels_without_data(live_stack, "strimzi")
         wrong = dags_test(env, {**FAST, "metric_profile": "runbook"})
         faults.inject(live_stack, "connector-paused")
         paused = dags_test(env, FAST)
@@ -69,6 +95,7 @@ def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_a
                   f"{w['counts']['produced']}; connector paused: {(paused.report or {}).get('verdict')} in {paused.seconds:.1f} s")
     assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
     assert r["settings"]["metric_profile"] == "strimzi" and r["preflight"]["profile_detected"]
+    assert not strimzi_empty, f"strimzi dashboards' panels without data: {json.dumps(strimzi_empty, indent=1)}"
     assert w["verdict"] == "UNKNOWN" and w["counts"]["produced"] == 0
     assert paused.report is not None and paused.report["verdict"] == "NOGO", paused.output[-4000:]
     contract = {c["name"]: c for c in w["failed_checks"]}["metric_contract"]
@@ -114,6 +141,9 @@ def test_a_variant_chain_is_go_with_its_profile_detected(name: str, live_stack: 
                           f"{r['e2e_latency_ms']['p50']} ms; stack up {up_s:.0f} s (jars {timings.get('jars', 0):.0f} s)")
             assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
             assert r["settings"]["metric_profile"] == profile
+        # Every panel of the profile's dashboards answers on this chain's store, right after a GO run.
+        empty = _panels_without_data(config, profile)
+        assert not empty, f"{name}: {profile} dashboards' panels without data: {json.dumps(empty, indent=1)}"
         # The same chain with its MirrorSourceConnector paused: NOGO (the stack is stopped after, no heal needed).
         faults.inject(config, "connector-paused")
         paused = dags_test(env, FAST)
