@@ -242,6 +242,25 @@ def read(connect: Any, source: Any | None, target: Any | None, settings: SmokeSe
                       exists.get("target"), errors)
 
 
+#: MirrorSourceTask's config key listing its partitions (``MirrorSourceConfig.TASK_TOPIC_PARTITIONS``).
+TASK_PARTITIONS_KEY = "task.assigned.partitions"
+
+
+def topic_assigned(connect: Any, settings: SmokeSettings) -> bool | None:
+    """Whether a task of MM2's source connector is assigned a partition of the test topic now (``GET
+    /connectors/<name>/tasks``: each task's ``task.assigned.partitions``, ``topic-N`` comma-separated); None when
+    Connect REST cannot say (no answer, or tasks without that key: not a MirrorSourceConnector of a known kind)."""
+    answer = connect.get_json(connector_path(settings.source_connector) + "/tasks")
+    if answer.status != 200 or not isinstance(answer.body, list):
+        return None
+    lists = [t.get("config", {}).get(TASK_PARTITIONS_KEY) for t in answer.body if isinstance(t, dict)]
+    if not any(v is not None for v in lists):
+        return None
+    prefix = settings.source_topic + "-"
+    return any(p.strip().startswith(prefix) and p.strip()[len(prefix):].isdigit()
+               for v in lists if v for p in v.split(","))
+
+
 def certain_fault(connect: Any, settings: SmokeSettings) -> str | None:
     """The words of a certain fault of the source connector or its tasks, read now (None when there is none, or when
     Connect REST cannot say): what a wait checks between its looks."""

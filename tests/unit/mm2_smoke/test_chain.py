@@ -101,3 +101,32 @@ def test_a_missing_test_topic_is_certain_only_when_the_run_may_not_create_it() -
     assert (stop.check, stop.status, stop.certain) == ("source_topic", Status.NOGO, True)
     assert "test_topic_missing=create" in stop.message
     assert findings(missing, "fail")[0] == stop
+
+
+class _Tasks:
+    """Connect REST's ``GET /connectors/<name>/tasks`` answer, as the local stack's MM2 gives it."""
+
+    def __init__(self, answer: HttpAnswer) -> None:
+        self.answer, self.paths = answer, []
+
+    def get_json(self, path: str) -> HttpAnswer:
+        self.paths.append(path)
+        return self.answer
+
+
+def test_topic_assigned_reads_the_tasks_partitions_and_says_unknown_when_connect_cannot() -> None:
+    from mm2_smoke.chain import topic_assigned
+    s = SmokeSettings()
+    topic = s.source_topic
+
+    def tasks(*parts: str) -> _Tasks:
+        return _Tasks(HttpAnswer(200, [{"id": {"connector": NAME, "task": i}, "config": {
+            "task.class": "org.apache.kafka.connect.mirror.MirrorSourceTask", "task.assigned.partitions": p}}
+            for i, p in enumerate(parts)]))
+
+    assert topic_assigned(tasks("other-0,other-1", f"{topic}-0,{topic}-1"), s) is True
+    assert topic_assigned(tasks("other-0", f"{topic}.longer-0"), s) is False  # a topic whose name extends ours
+    fake = tasks("")
+    assert topic_assigned(fake, s) is False and fake.paths[0].endswith("/tasks")
+    assert topic_assigned(_Tasks(HttpAnswer(404, {"error_code": 404})), s) is None
+    assert topic_assigned(_Tasks(HttpAnswer(200, [{"id": 0, "config": {}}])), s) is None
