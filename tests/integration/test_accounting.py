@@ -178,7 +178,22 @@ def test_records_reproduced_into_the_remote_topic_are_nogo_by_seq_and_blamed_on_
     assert "'again'" in found[0]["evidence"] and seconds < 15, (seconds, found)
 
 
-def test_mm2_task_restart_mid_run_gives_no_negative_delta_and_no_false_go(live_stack, airflow_home,
+def _source_end_offsets(conns, live_stack) -> int:
+    """The sum of the source test topic's end offsets (grows while step 1.1 produces)."""
+    from confluent_kafka import TopicPartition
+
+    from mm2_smoke.hooks import SmokeKafkaHook
+
+    topic = live_stack.naming.source_topic()
+    consumer = SmokeKafkaHook("kafka_source").consumer(**{"group.id": "mm2-smoke-test", "enable.auto.commit": False})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
+    finally:
+        consumer.close()
+
+
+def test_mm2_task_restart_mid_run_gives_no_negative_delta_and_no_false_go(conns, live_stack, airflow_home,
                                                                           record_number) -> None:
     """Restart the MirrorSourceConnector's task over Connect REST while step 1.1 produces."""
     env = airflow_env(live_stack, airflow_home)
@@ -188,9 +203,15 @@ def test_mm2_task_restart_mid_run_gives_no_negative_delta_and_no_false_go(live_s
     runner = threading.Thread(target=lambda: box.update(r=dags_test(env, {"num_messages": 150,
                                                                           "messages_per_second": 10,
                                                                           "replication_timeout_s": 45})))
+    before = _source_end_offsets(conns, live_stack)
     runner.start()
     try:
-        time.sleep(16)  # Airflow start (~8 s) and a few seconds of production
+        # Restart once production is under way (Airflow's start and the pre-flight take a varying few seconds):
+        # 30 of the 150 messages on source, 12 s of production left.
+        deadline = time.monotonic() + 120
+        while _source_end_offsets(conns, live_stack) < before + 30 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert time.monotonic() < deadline, "step 1.1 did not start producing within 120 s"
         req = urllib.request.Request(connect.rest_url(live_stack, f"/connectors/{name}/tasks/0/restart"),
                                      method="POST")
         with urllib.request.urlopen(req, timeout=30) as resp:
