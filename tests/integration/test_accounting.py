@@ -196,7 +196,7 @@ def _source_end_offsets(conns, live_stack) -> int:
 def _poll_total(live_stack) -> float:
     from mm2_smoke.metrics import RUNBOOK, Queries
 
-    q = Queries(RUNBOOK, remote_topic=live_stack.naming.remote_topic(live_stack.naming.source_topic())).poll_total()
+    q = Queries(RUNBOOK, remote_topic=live_stack.naming.remote_topic(live_stack.naming.source_topic())).poll_total
     url = f"http://127.0.0.1:{live_stack.ports.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": q})
     with urllib.request.urlopen(url, timeout=10) as resp:
         result = json.loads(resp.read())["data"]["result"]
