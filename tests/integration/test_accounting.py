@@ -203,10 +203,11 @@ def _poll_total(live_stack) -> float:
     return sum(float(s["value"][1]) for s in result)
 
 
-def _raise_poll_total(conns, live_stack, above: float = 3000) -> None:
+def _raise_poll_total(conns, live_stack, above: float = 1000) -> None:
     """A counter reset is visible only as a drop: when the task's counter is lower than what the restarted task
     re-polls within one scrape (a just-started stack), the reset is hidden and step 1.2 says "metrics disagree"
-    (UNKNOWN). Put ``above`` foreign records through MM2 first, so the restart's reset shows as a drop."""
+    (UNKNOWN). Put ``above`` foreign records through MM2 first (the restarted task re-polls at most what came since
+    its last offset commit: this run's 150 and a few probes), so the restart's reset shows as a drop."""
     from mm2_smoke.hooks import SmokeKafkaHook
 
     if _poll_total(live_stack) >= above:
@@ -227,8 +228,7 @@ def test_mm2_task_restart_mid_run_gives_no_negative_delta_and_no_false_go(conns,
                                                                           record_number) -> None:
     """Restart the MirrorSourceConnector's task over Connect REST while step 1.1 produces."""
     env = airflow_env(live_stack, airflow_home)
-    _raise_poll_total(conns, live_stack)
-    faults.settle(live_stack)  # the warm-up's latency out of MM2's window
+    _raise_poll_total(conns, live_stack)  # its burst may show in MM2's latency window: 1.3 is not judged here
     name = urllib.parse.quote(f"{live_stack.naming.source_alias}->{live_stack.naming.target_alias}."
                               "MirrorSourceConnector", safe="")
     box: dict = {}
