@@ -6,7 +6,7 @@ scrape target down ends the run before step 1.1, with nothing produced and the d
 that fails on the run's own records is seen by step 1.1's one-clock watch at its next look at Connect REST, and
 step 1.2 decides NOGO at its first check instead of waiting for the 30 s stall rule.
 
-One GO run after the last heal proves the chain recovered (the stack's own probe proves it after each heal).
+The stack's own probe proves the chain recovered after each heal (the fault matrix ends with a full GO run).
 """
 
 from __future__ import annotations
@@ -75,10 +75,8 @@ def test_certain_faults_stop_the_run_before_producing_with_their_cause(live_stac
         assert first.get("cause_id") == cause, (fault, json.dumps(r.get("diagnoses"), indent=1))
         not_run = [c for c in r["failed_checks"] if c["step"] in ("1.1", "1.2", "1.3", "1.4")]
         assert not_run and all(c["reason"].startswith("not run: the pre-flight found") for c in not_run), fault
-
-    again = dags_test(env)
-    assert again.report is not None and again.report["verdict"] == "GO", \
-        json.dumps((again.report or {}).get("failed_checks"), indent=1)
+    # Recovery: each heal ends with the stack's probe (connectors and tasks RUNNING, a message through the chain,
+    # the metric contract); the next test's GO runs (and the fault matrix's recovery run) prove the rest.
 
 
 def test_a_task_failing_on_the_runs_records_is_nogo_at_the_next_look_not_after_the_stall_rule(
