@@ -84,9 +84,15 @@ def rss(server: AirflowServer, config: StackConfig) -> dict[str, float]:
 
 def finished_runs(server: AirflowServer) -> list[dict]:
     """Every finished scheduled run of the DAG, oldest first."""
-    body = server.api("GET", f"/api/v2/dags/{server.dag_id}/dagRuns",
-                      params={"limit": 1000, "order_by": "id", "state": ["success", "failed"]})
-    return [r for r in body["dag_runs"] if r.get("run_type") == "scheduled"]
+    runs: list[dict] = []
+    while True:
+        body = server.api("GET", f"/api/v2/dags/{server.dag_id}/dagRuns",
+                          params={"limit": 100, "offset": len(runs), "state": ["success", "failed"]})
+        runs += body["dag_runs"]
+        if not body["dag_runs"] or len(runs) >= body["total_entries"]:
+            break
+    runs.sort(key=lambda r: r.get("run_after") or r.get("queued_at") or "")
+    return [r for r in runs if r.get("run_type") == "scheduled"]
 
 
 def checklist_seconds(server: AirflowServer, run: dict) -> float | None:
