@@ -165,6 +165,13 @@ class StoreQueries:
             return Ranges(promql, gap=Gap.UNREACHABLE, reason=answer)
         return parse_range(promql, *answer)
 
+    def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
+        promql = f"{selector}[{int(window_s)}s]"
+        answer = self._get("/api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+        if isinstance(answer, str):
+            return Ranges(promql, gap=Gap.UNREACHABLE, reason=answer)
+        return parse_range(promql, *answer)
+
 
 def config_name(config: StackConfig) -> str:
     return "VictoriaMetrics" if config.metrics_store == "victoriametrics" else "Prometheus"

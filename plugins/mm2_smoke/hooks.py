@@ -153,6 +153,18 @@ class PrometheusHook(_ReadOnlyHttpHook):
             return answer.with_reason(self.hint(status))
         return answer
 
+    def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
+        """The raw samples of every series of ``selector`` in the ``window_s`` seconds up to ``at_s``, with their own
+        timestamps (an instant query of ``selector[<window_s>s]``), or why there are none."""
+        promql = f"{selector}[{int(window_s)}s]"
+        status, body, error = self._get("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+        if error is not None:
+            return Ranges(promql, gap=Gap.UNREACHABLE, reason=error)
+        answer = parse_range(promql, status, body)  # type: ignore[arg-type]
+        if answer.unreachable and self.hint(status):
+            return answer.with_reason(self.hint(status))
+        return answer
+
 
 class ConnectHook(_ReadOnlyHttpHook):
     """Read Kafka Connect's REST API (the MM2 workers) through the HTTP provider's hook.

@@ -59,7 +59,7 @@ def parse_instant(query: str, status_code: int, body: str | bytes) -> Measured:
 
 
 def parse_range(query: str, status_code: int, body: str | bytes) -> Ranges:
-    """Turn the answer to ``/api/v1/query_range`` into the points of each series.
+    """Turn a matrix answer (``/api/v1/query_range``, or an instant query of a range selector) into each series' points.
 
     NaN and ±Inf points are dropped (a counter never reads them; a gauge that does has no value there).
     An answer with no series is a NO_DATA gap.

@@ -1,7 +1,7 @@
 """Runbook step 1.2, "Vérification réplication": MM2 polled and wrote the delivered messages.
 
-The whole step lives here: the counters recorded before production, the reading of their growth (as ranges,
-safe against counter resets), the state of the wait (:func:`replication_progress`, used by the sensor in its
+The whole step lives here: the counters recorded before production, the reading of their growth (from the store's
+raw samples, safe against counter resets), the state of the wait (:func:`replication_progress`, used by the sensor in its
 worker and by the trigger in the triggerer alike), the checks, and the step's part of the checklist.
 
 GO needs the test topic's MirrorSourceConnector ``record_count`` and ``poll_total`` grown by the delivered
@@ -16,7 +16,7 @@ check; every delivered message seen on the target lifts the stall rule (MM2 did 
 do not show it once the store's data covers the last arrival are "metrics disagree" (UNKNOWN), not NOGO.
 
 Pure but for the ``prom`` argument (a :class:`~mm2_smoke.hooks.PrometheusHook`, or anything with its
-``query``/``query_range`` methods).
+``query``/``query_samples`` methods).
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ class Prometheus(Protocol):
 
     def query(self, promql: str) -> Measured: ...
 
-    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges: ...
+    def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges: ...
+
+
+#: How far before production start the growth looks for each series' last sample (Prometheus' default lookback: a
+#: series with no sample in the 5 minutes before the start did not exist then, and grows from 0).
+LOOKBACK_S = 300
 
 
 class Outcome(StrEnum):
@@ -78,7 +83,8 @@ def instant_queries(settings: SmokeSettings) -> dict[str, str]:
 def record_counters(prom: Prometheus, settings: SmokeSettings) -> dict[str, dict[str, Any]]:
     """Before producing: the counters as they stand (the runbook's "+100 after sending" starts here).
 
-    Evidence for the report; the growth itself is read as ranges from production start (:func:`counter_growth`).
+    Evidence for the report; the growth itself is read from raw samples since production start
+    (:func:`counter_growth`).
     """
     samples = {name: prom.query(settings.queries.all()[name]) for name in COUNTERS}
     for name, s in samples.items():
@@ -86,14 +92,15 @@ def record_counters(prom: Prometheus, settings: SmokeSettings) -> dict[str, dict
     return {name: s.to_dict() for name, s in samples.items()}
 
 
-def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s: float, step_s: float,
+def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s: float, step_s: float = 0.0,
                        source: str = "") -> Growth:
     """The growth since ``start_s`` of a counter summed over its series, safe against counter resets.
 
-    Each series is ``[(t, value), ...]`` from a range query starting at ``start_s``. A series present at
-    ``start_s`` grows from its value there; one that appears later did not exist at the start and grows
-    from 0. A value lower than the one before is a reset (the task restarted and counts again from 0):
-    the new value is all growth. Growth is never negative.
+    Each series is ``[(t, value), ...]``, oldest first, starting at or before ``start_s`` when the series existed
+    then (:func:`since_start` trims raw samples so). A series present at ``start_s`` grows from its value there; one
+    whose first point is later (more than ``step_s / 2``) did not exist at the start and grows from 0. A value lower
+    than the one before is a reset (the task restarted and counts again from 0): the new value is all growth.
+    Growth is never negative.
     """
     if not series:
         return Growth(source, gap=Gap.NO_DATA, reason="no data: the counter has no series in the run's window")
@@ -119,25 +126,32 @@ def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s:
     return Growth(source, total, series=len(series), at_s=newest, resets=resets)
 
 
+def since_start(points: Sequence[tuple[float, float]], start_s: float) -> tuple[tuple[float, float], ...]:
+    """A series' raw samples from its last one at or before ``start_s`` (its value at the start) onwards."""
+    before = [i for i, (t, _v) in enumerate(points) if t <= start_s]
+    return tuple(points[before[-1]:] if before else points)
+
+
 def counter_growth(prom: Prometheus, settings: SmokeSettings, start_s: float, now_s: float | None = None
                    ) -> dict[str, Growth]:
-    """Each counter's growth since ``start_s`` (production start) up to ``now_s``, read per series as ranges.
+    """Each counter's growth since ``start_s`` (production start) up to ``now_s``, from each series' raw samples.
 
-    The range's points are a whole number of seconds apart (the store keeps milliseconds: a fractional step drifts)
-    and its last point is at or after ``now_s``: a sample taken between the last whole step and ``now_s`` is never
-    left out (``measure`` passes the store's newest sample time as ``now_s``, so the growth holds every sample the
-    store has; a point past a series' newest sample reads that sample).
+    One instant query of a range selector (``selector[<window>s]`` evaluated at ``now_s``) returns the samples as the
+    store holds them, with their own timestamps, in Prometheus and VictoriaMetrics alike. A range query would not: its
+    points sit on a grid the store may move (VictoriaMetrics aligns start and end to the step and pulls an end within
+    ``-search.latencyOffset`` of now back, so a range ending at the newest sample read 75 of 100 while the target held
+    all 100). ``measure`` passes the store's newest sample time as ``now_s``, so the growth holds every sample the
+    store shows.
     """
     now_s = time.time() if now_s is None else now_s
-    step = float(max(1, math.ceil((now_s - start_s) / 10_000)))  # at most 10k points per series
-    end_s = start_s + max(1, math.ceil((now_s - start_s) / step)) * step
+    window = int(math.ceil(max(0.0, now_s - start_s))) + LOOKBACK_S
     out = {}
     for name, selector in settings.queries.counter_series().items():
-        answer = prom.query_range(selector, start_s, end_s, step)
+        answer = prom.query_samples(selector, window, now_s)
         if answer.gap is not None and answer.gap is not Gap.NO_DATA:
             out[name] = Growth(selector, gap=answer.gap, reason=answer.reason)
         else:
-            out[name] = reset_aware_growth(answer.points, start_s, step, selector)
+            out[name] = reset_aware_growth([since_start(p, start_s) for p in answer.points], start_s, 0.0, selector)
     return out
 
 

@@ -44,7 +44,8 @@ class FakeApi(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         type(self).hits += 1
         mode = type(self).connect_mode if self.path.startswith("/connectors") else type(self).mode
-        is_range = "query_range" in self.path
+        # a range query, or an instant query of a range selector (the raw samples step 1.2 reads: "...%5B310s%5D")
+        is_range = "query_range" in self.path or "s%5D" in self.path
         if mode == "timeout":
             time.sleep(3)
             return self._send(200, {"status": "success", "data": {"resultType": "vector", "result": []}})

@@ -12,6 +12,7 @@ import pytest
 from mm2_smoke.hooks import ConnectHook, PrometheusHook
 
 ROUTES: dict[str, tuple[int, bytes]] = {}
+ASKED: list[str] = []
 
 
 SLOW: dict[str, float] = {}
@@ -20,6 +21,7 @@ SLOW: dict[str, float] = {}
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?")[0]
+        ASKED.append(self.path)
         if path in SLOW:
             time.sleep(SLOW[path])  # an answer slower than the hook's timeout
         status, body = ROUTES.get(path, (404, b'{"error":"not found"}'))
@@ -69,6 +71,14 @@ def test_prometheus_range_answers_and_a_slow_answer_is_a_timeout(server) -> None
     ROUTES["/api/v1/query_range"] = (503, b"down")
     r = hook.query_range("x", 1, 2, 1)
     assert r.unreachable and "HTTP 503" in r.reason and r.points == ()
+    # raw samples: an instant query of a range selector at the asked time, answered as a matrix
+    ROUTES["/api/v1/query"] = (200, json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"task": "0"}, "values": [[1.5, "3"], [6.5, "5"]]}]}}).encode())
+    raw = hook.query_samples('x{a="b"}', 310, 1796216081.298)
+    assert raw.gap is None and raw.points == (((1.5, 3.0), (6.5, 5.0)),)
+    assert "query=x%7Ba%3D%22b%22%7D%5B310s%5D" in ASKED[-1] and "time=1796216081.298" in ASKED[-1]
+    ROUTES["/api/v1/query"] = (200, vector("1"))  # a store that answers a vector to a range selector
+    assert hook.query_samples("x", 10, 2.0).unreachable
     SLOW["/api/v1/query"] = 2.0
     ROUTES["/api/v1/query"] = (200, vector("1"))
     slow = hook.query("up")

@@ -260,24 +260,37 @@ def test_complete_arrivals_lift_the_stall_rule_and_disagreeing_counters_are_unkn
         Outcome.STALLED
 
 
-def test_the_growth_range_ends_exactly_at_the_newest_sample() -> None:
-    """A sample between the last whole step and the newest sample time is part of the growth (a range that ended a
-    fraction of a step earlier once read 73 of 100 while every message was on the target); the step is whole
-    seconds (the store truncates a fractional step to milliseconds, and its points drift short of the end)."""
+def test_the_growth_reads_raw_samples_up_to_the_newest_one() -> None:
+    """The growth comes from each series' raw samples (an instant query of ``selector[<window>s]`` at the store's newest
+    sample time), not from a range query's grid: VictoriaMetrics aligns a range to its step and pulls an end within
+    its latency offset back, and a range ending at the newest sample once read 75 of 100 while the target held all
+    100. A series' value at the start is its last sample at or before it; samples older than that do not count."""
     from mm2_smoke.measured import Ranges
-    from mm2_smoke.step_1_2_replication import counter_growth
+    from mm2_smoke.step_1_2_replication import LOOKBACK_S, counter_growth
 
     asked = []
 
     class Store:
-        def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges:
-            asked.append((start_s, end_s, step_s))
-            return Ranges(promql, points=(((start_s, 0.0), (end_s, 100.0)),))
+        def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
+            asked.append((window_s, at_s))
+            # 40 before the lookback's last pre-start sample (not this run's), 60 at 999.4, 160 at the newest sample
+            return Ranges(selector, points=(((700.0, 20.0), (995.0, 40.0), (999.4, 60.0), (1005.0, 110.0),
+                                             (1012.7, 160.0)),))
 
     growth = counter_growth(Store(), SmokeSettings(metric_profile="runbook"), 1000.0, 1012.7)
     assert {g.value for g in growth.values()} == {100.0}
-    for start, end, step in asked:
-        assert start == 1000.0 and end >= 1012.7 and end - 1012.7 < step and step == 1.0
+    assert {g.at_s for g in growth.values()} == {1012.7}
+    for window, at in asked:
+        assert at == 1012.7 and window == 13 + LOOKBACK_S
+
+
+def test_a_series_born_after_the_start_grows_from_zero_and_one_with_no_sample_before_counts_its_first() -> None:
+    from mm2_smoke.step_1_2_replication import since_start
+
+    assert since_start([(990.0, 5.0), (1001.0, 30.0)], 1000.0) == ((990.0, 5.0), (1001.0, 30.0))
+    assert since_start([(1001.0, 30.0), (1006.0, 80.0)], 1000.0) == ((1001.0, 30.0), (1006.0, 80.0))
+    born = reset_aware_growth([since_start([(1001.0, 30.0), (1006.0, 80.0)], 1000.0)], 1000.0)
+    assert born.value == 80.0
 
 
 def test_counters_sampled_before_production_ended_do_not_prove_replication() -> None:
