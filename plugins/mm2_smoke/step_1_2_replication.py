@@ -127,9 +127,19 @@ def reset_aware_growth(series: Sequence[Sequence[tuple[float, float]]], start_s:
 
 
 def since_start(points: Sequence[tuple[float, float]], start_s: float) -> tuple[tuple[float, float], ...]:
-    """A series' raw samples from its last one at or before ``start_s`` (its value at the start) onwards."""
+    """A series' raw samples from its value at ``start_s`` onwards: from the sample *before* its last one at or before
+    the start, when it has two.
+
+    A sample's timestamp is when its scrape began; the exporter reads the values after (a JMX exporter scrape of a
+    Connect worker took up to 0.7 s here, seconds on big workers), so the last sample stamped before the start may
+    hold records sent after it (a run once read 99 of 100 that way). A store scrapes a target one scrape at a time,
+    so the sample before it was read before that one began: before the start. What it adds is at most one scrape
+    interval of other traffic (MM2's heartbeats in poll and write), never less than this run's own records.
+    """
     before = [i for i, (t, _v) in enumerate(points) if t <= start_s]
-    return tuple(points[before[-1]:] if before else points)
+    if not before:
+        return tuple(points)
+    return tuple(points[before[-2] if len(before) > 1 else before[-1]:])
 
 
 def counter_growth(prom: Prometheus, settings: SmokeSettings, start_s: float, now_s: float | None = None

@@ -264,7 +264,8 @@ def test_the_growth_reads_raw_samples_up_to_the_newest_one() -> None:
     """The growth comes from each series' raw samples (an instant query of ``selector[<window>s]`` at the store's newest
     sample time), not from a range query's grid: VictoriaMetrics aligns a range to its step and pulls an end within
     its latency offset back, and a range ending at the newest sample once read 75 of 100 while the target held all
-    100. A series' value at the start is its last sample at or before it; samples older than that do not count."""
+    100. A series' value at the start is the sample before its last one at or before the start (that one's scrape may
+    have read records sent after the start); samples older than that do not count."""
     from mm2_smoke.measured import Ranges
     from mm2_smoke.step_1_2_replication import LOOKBACK_S, counter_growth
 
@@ -273,9 +274,10 @@ def test_the_growth_reads_raw_samples_up_to_the_newest_one() -> None:
     class Store:
         def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
             asked.append((window_s, at_s))
-            # 40 before the lookback's last pre-start sample (not this run's), 60 at 999.4, 160 at the newest sample
-            return Ranges(selector, points=(((700.0, 20.0), (995.0, 40.0), (999.4, 60.0), (1005.0, 110.0),
-                                             (1012.7, 160.0)),))
+            # 20 long before, 40 at 995 (read before the start), 41 at 999.4 (its scrape read the run's first
+            # record), 140 at the newest sample
+            return Ranges(selector, points=(((700.0, 20.0), (995.0, 40.0), (999.4, 41.0), (1005.0, 110.0),
+                                             (1012.7, 140.0)),))
 
     growth = counter_growth(Store(), SmokeSettings(metric_profile="runbook"), 1000.0, 1012.7)
     assert {g.value for g in growth.values()} == {100.0}
@@ -288,6 +290,8 @@ def test_a_series_born_after_the_start_grows_from_zero_and_one_with_no_sample_be
     from mm2_smoke.step_1_2_replication import since_start
 
     assert since_start([(990.0, 5.0), (1001.0, 30.0)], 1000.0) == ((990.0, 5.0), (1001.0, 30.0))
+    assert since_start([(980.0, 4.0), (985.0, 5.0), (999.9, 6.0), (1001.0, 30.0)], 1000.0) == \
+        ((985.0, 5.0), (999.9, 6.0), (1001.0, 30.0))
     assert since_start([(1001.0, 30.0), (1006.0, 80.0)], 1000.0) == ((1001.0, 30.0), (1006.0, 80.0))
     born = reset_aware_growth([since_start([(1001.0, 30.0), (1006.0, 80.0)], 1000.0)], 1000.0)
     assert born.value == 80.0
