@@ -93,40 +93,37 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
 )
 def mm2_smoke_test() -> None:
-    @task(task_id=ids.VALIDATE.name, retries=0)
-    def validate_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate the run's Params and connections before anything is produced (naming the fix)."""
-        from mm2_smoke.preflight import validate_settings as body
-
-        return body(dict(params or {}))
-
     @task.branch(task_id=ids.PREFLIGHT.name, retries=0)
-    def preflight(settings: dict[str, Any]) -> list[str]:
-        """Before producing: the metric contract (profile detected, every series fresh) and the chain (MM2's source
-        connector and tasks, its topic filter, the test topics); on a certain fault the run ends here
-        (preflight_mode=fail_fast) and the checklist says why."""
+    def preflight(params: dict[str, Any] | None = None) -> list[str]:
+        """Before producing: the Params and connections (a problem fails the run here, naming the fix), the metric
+        contract (profile detected, every series fresh) and the chain (MM2's source connector and tasks, its topic
+        filter, the test topics); on a certain fault the run ends here (preflight_mode=fail_fast) and the checklist
+        says why. A run that goes on records MM2's counters as they stand before production (runbook 1.1's "+100
+        after sending" starts there). One task, not three: each task costs the scheduler a hop (about 1 s)."""
         from mm2_smoke.hooks import ConnectHook
-        from mm2_smoke.preflight import run
+        from mm2_smoke.preflight import run, validate_settings
+        from mm2_smoke.step_1_2_replication import record_counters
 
         ctx = get_current_context()
+        settings = validate_settings(dict(params or {}))
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=settings)  # the checklist's, should the rest fail
         outcome = run(_prometheus(), settings, ConnectHook(ids.CONNECT_CONN), _kafka(ids.SOURCE_CONN),
                       _kafka(ids.TARGET_CONN))
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcome.settings)
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcome.report())
         for f in outcome.findings:
             print(f"pre-flight {f.check}: {f.status.value}: {f.message}")
-        return sorted(ctx["task"].downstream_task_ids) if outcome.proceed else []
+        if not outcome.proceed:
+            return []
+        ctx["ti"].xcom_push(key=ids.COUNTERS_BEFORE_KEY,
+                            value=record_counters(_prometheus(), _settings(outcome.settings)))
+        return sorted(ctx["task"].downstream_task_ids)
 
-    gate = preflight(validate_settings())
+    gate = preflight()
     settings = XComArg(gate.operator, key=ids.PREFLIGHT_SETTINGS_KEY)  # the steps read the resolved settings
+    before = XComArg(gate.operator, key=ids.COUNTERS_BEFORE_KEY)
 
     with TaskGroup(ids.STEP_1_1, tooltip="Runbook 1.1: produce the test messages"):
-
-        @task(task_id=ids.RECORD_COUNTERS.name)
-        def record_counters(settings: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.step_1_2_replication import record_counters as body
-
-            return body(_prometheus(), _settings(settings))
 
         @task(task_id=ids.PRODUCE.name)  # a retry tags its messages apart (<run id>#try<n>): 1.4 never counts both
         def produce(settings: dict[str, Any]) -> dict[str, Any]:
@@ -138,9 +135,7 @@ def mm2_smoke_test() -> None:
                                 f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
                                 target_hook=_kafka(ids.TARGET_CONN), connect=ConnectHook(ids.CONNECT_CONN))
 
-        before = record_counters(settings)
         produced = produce(settings)
-        before >> produced
 
     with TaskGroup(ids.STEP_1_2, tooltip="Runbook 1.2: MM2 polled and wrote the messages"):
         # A retry only re-measures (same XComs). It covers Airflow 3.3's resume-after-defer race (see the sensor).

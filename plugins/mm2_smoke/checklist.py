@@ -77,11 +77,11 @@ def preflight_checks(preflight: dict[str, Any] | None) -> tuple[list[Check], lis
 
 
 def run_settings(context: Any) -> SmokeSettings:
-    """The run's settings as far as they got: the pre-flight's (profile resolved), else the validated ones, else the
-    Params (the defaults when they are invalid)."""
+    """The run's settings as far as they got: the pre-flight's (profile resolved, or only validated when the rest of
+    the pre-flight failed), else the Params (the defaults when they are invalid)."""
     ti = context["ti"]
     for raw in (ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETTINGS_KEY),
-                ti.xcom_pull(task_ids=layout.VALIDATE.id), dict(context["params"])):
+                dict(context["params"])):
         if raw:
             try:
                 return from_params(raw)
@@ -136,9 +136,9 @@ def _pre_checks(params: dict[str, Any], validated: dict[str, Any] | None, proble
     checks = []
     try:
         from_params(validated or params)
-        checks.append(Check("pre", "settings", "valid", "valid Params", Status.GO, layout.VALIDATE.id))
+        checks.append(Check("pre", "settings", "valid", "valid Params", Status.GO, layout.PREFLIGHT.id))
     except SettingsError as exc:
-        checks.append(unknown("pre", "settings", "valid Params", layout.VALIDATE.id, f"invalid Param: {exc}",
+        checks.append(unknown("pre", "settings", "valid Params", layout.PREFLIGHT.id, f"invalid Param: {exc}",
                               Gap.OWN_SETUP))
     conns = ", ".join(layout.KAFKA_CONNS + layout.HTTP_CONNS)
     if problems:
@@ -157,7 +157,8 @@ def fill(context: Any) -> dict[str, Any]:
 
     ti = context["ti"]
     problems, postures = check_connections(layout.KAFKA_CONNS, layout.HTTP_CONNS)
-    pre = _pre_checks(dict(context["params"]), ti.xcom_pull(task_ids=layout.VALIDATE.id), problems)
+    pre = _pre_checks(dict(context["params"]),
+                      ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETTINGS_KEY), problems)
     settings = run_settings(context)
     preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
     flight_checks, flight_notes, stopped = preflight_checks(preflight)

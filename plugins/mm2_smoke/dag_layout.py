@@ -43,12 +43,12 @@ STEP_1_3 = "step_1_3_latency_baseline"
 STEP_1_4 = "step_1_4_target_count"
 DIAGNOSE = "diagnose"
 
-VALIDATE = TaskRef(None, "validate_settings")
 PREFLIGHT = TaskRef(None, "preflight")
 #: The pre-flight's XComs: the settings every later task reads (profile resolved), and its report section.
 PREFLIGHT_SETTINGS_KEY = "settings"
 PREFLIGHT_REPORT_KEY = "preflight"
-RECORD_COUNTERS = TaskRef(STEP_1_1, "record_counters")
+#: The pre-flight's XCom key for MM2's counters as they stood before production (when the run goes on).
+COUNTERS_BEFORE_KEY = "counters_before"
 PRODUCE = TaskRef(STEP_1_1, "produce")
 REPLICATION = TaskRef(STEP_1_2, "wait_for_replication")
 LATENCY = TaskRef(STEP_1_3, "measure_latency")

@@ -1,7 +1,7 @@
 """Before step 1.1: the run's Params and connections are checked, then the metric contract, so that nothing is
 produced on a run that cannot work.
 
-- :func:`validate_settings` (task ``validate_settings``): Params and connections; a problem stops the run there,
+- :func:`validate_settings` (first in task ``preflight``): Params and connections; a problem stops the run there,
   naming the Param or connection and the fix.
 - :func:`metric_contract`: which naming profile the metrics store answers with **now** (``metric_profile=auto``
   detects it), and whether every series the run relies on (:meth:`~mm2_smoke.metrics.Queries.contract`) answers
@@ -37,7 +37,7 @@ TASK_SERIES = ("poll_total", "write_total", "active_count", "offset_commit_max_m
 
 
 def validate_settings(params: dict[str, Any]) -> dict[str, Any]:
-    """The ``validate_settings`` task: the validated settings every later task reads.
+    """The ``preflight`` task's first part: the validated settings every later task reads.
 
     :raises SettingsError: naming the first invalid Param.
     :raises SetupError: listing every missing or incomplete connection with its fix.
@@ -327,7 +327,7 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
     """The ``preflight`` task: the metric contract (profile resolved), the chain's state (unless ``preflight_mode``
     is ``off``), then the decision.
 
-    :param settings: the validated settings (``validate_settings``' result).
+    :param settings: the validated settings (:func:`validate_settings`' result).
     :param connect: a :class:`~mm2_smoke.hooks.ConnectHook` (None: the chain is not read).
     :param source: a :class:`~mm2_smoke.hooks.SmokeKafkaHook` of the source cluster (None: not read).
     :param target: the same for the target cluster.

@@ -58,13 +58,12 @@ class _Ti:
         return self.xcoms.get((task_ids, key))
 
 
-def test_run_settings_prefers_the_pre_flights_then_the_validated_then_the_params() -> None:
+def test_run_settings_prefers_the_pre_flights_then_the_params() -> None:
     resolved = {**S.to_dict(), "metric_profile": "strimzi"}
-    ti = _Ti({(layout.PREFLIGHT.id, layout.PREFLIGHT_SETTINGS_KEY): resolved,
-              (layout.VALIDATE.id, "return_value"): S.to_dict()})
+    ti = _Ti({(layout.PREFLIGHT.id, layout.PREFLIGHT_SETTINGS_KEY): resolved})
     assert run_settings({"ti": ti, "params": {}}).metric_profile == "strimzi"
     ti.xcoms.pop((layout.PREFLIGHT.id, layout.PREFLIGHT_SETTINGS_KEY))
-    assert run_settings({"ti": ti, "params": {}}).metric_profile == "auto"
+    assert run_settings({"ti": ti, "params": {"metric_profile": "kafka-new"}}).metric_profile == "kafka-new"
     bad = SimpleNamespace(xcom_pull=lambda **_kw: None)
     assert run_settings({"ti": bad, "params": {"num_messages": 0}}) == SmokeSettings()
     assert run_settings({"ti": bad, "params": {"num_messages": 7}}).num_messages == 7
