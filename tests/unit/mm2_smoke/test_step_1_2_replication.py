@@ -191,6 +191,25 @@ def test_reset_shortfall_is_confirmed_only_by_an_exact_target_count() -> None:
     assert disagree.reason.startswith("metrics disagree with the target count") and "fewer than" in disagree.reason
 
 
+def test_a_task_restart_seen_on_the_task_counters_explains_a_topic_shortfall_without_its_own_reset() -> None:
+    """CI: a just-created topic's task restarted after its first record; poll and write showed the reset, the topic's
+    count (restarted at 1, read 99 later) did not: a reset's shortfall (UNKNOWN, GO once 1.4 counts every message),
+    not "metrics disagree"."""
+    growth = grown(100.0, 100.0, 99.0, resets=1)
+    growth["topic_record_count"] = Growth("topic", 99.0, series=1, resets=0)
+    done = arrivals(True, "complete")
+    checks = check_replication(now(100, 100, 99), growth, 100, S, Outcome.METRICS_DISAGREE, 3.0, done)
+    topic = by_name(checks)["topic_record_count_increase"]
+    assert topic.status is Status.UNKNOWN and topic.gap is Gap.COUNTER_RESET and "task restarted" in topic.reason
+    go_count = Check("1.4", "messages_on_target", 100, "100", Status.GO, "consumer")
+    assert overall(confirm_by_target_count([*checks, go_count])) is Status.GO
+    # Without a restart on the task's counters, the same shortfall is the metrics disagreeing (never GO).
+    quiet = check_replication(now(100, 100, 99), grown(100.0, 100.0, 99.0), 100, S, Outcome.METRICS_DISAGREE, 3.0,
+                              done)
+    assert by_name(confirm_by_target_count([*quiet, go_count]))["topic_record_count_increase"].gap is \
+        Gap.METRICS_DISAGREE
+
+
 def test_a_stall_in_the_stores_data_time_not_the_wall_clock() -> None:
     # VictoriaMetrics hides its newest 30 s: 35 s after production its data reaches 5 s past the end.
     assert replication_progress(now(1, 1, 1), grown(0, 0, 0), 100, S, 35, data_since_end_s=5) is Outcome.WAITING
