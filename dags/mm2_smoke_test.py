@@ -6,7 +6,8 @@ Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
 
 | group | runbook step | what it does |
 |---|---|---|
-| `step_1_1_produce` | 1.1 Envoi de messages test | records MM2's counters in Prometheus, then produces N tagged messages (acks=all) to `<prefix>.generated-data-01.json` on `kafka_source` and counts delivery reports |
+| `preflight` | (before 1.1) | validates the Params and connections, checks the metric contract and the chain (a certain fault ends the run here, nothing produced), records MM2's counters in Prometheus |
+| `step_1_1_produce` | 1.1 Envoi de messages test | produces N tagged messages (acks=all) to `<prefix>.generated-data-01.json` on `kafka_source`, counts delivery reports, and times each message's arrival on the target |
 | `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, write/poll > 99 %; NOGO when write_total has not moved 30 s after production |
 | `step_1_3_latency_baseline` | 1.3 Latence baseline | avg < 100 ms, max < 500 ms, lag < 100 and not growing, offset commit max < 1000 ms |
 | `step_1_4_target_count` | 1.4 Consommation sur target | reads `source.<topic>` on `kafka_target` up to the end offsets seen at start; counts this run's messages by their tag: received, missing, duplicates |
