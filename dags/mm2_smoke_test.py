@@ -108,7 +108,8 @@ def mm2_smoke_test() -> None:
         ctx = get_current_context()
         settings = validate_settings(dict(params or {}))
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=settings)  # the checklist's, should the rest fail
-        outcome = run(_prometheus(), settings, ConnectHook(ids.CONNECT_CONN), _kafka(ids.SOURCE_CONN),
+        prom = _prometheus()
+        outcome = run(prom, settings, ConnectHook(ids.CONNECT_CONN), _kafka(ids.SOURCE_CONN),
                       _kafka(ids.TARGET_CONN))
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcome.settings)
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcome.report())
@@ -117,7 +118,7 @@ def mm2_smoke_test() -> None:
         if not outcome.proceed:
             return []
         ctx["ti"].xcom_push(key=ids.COUNTERS_BEFORE_KEY,
-                            value=record_counters(_prometheus(), _settings(outcome.settings)))
+                            value=record_counters(prom, _settings(outcome.settings)))
         return sorted(ctx["task"].downstream_task_ids)
 
     gate = preflight()

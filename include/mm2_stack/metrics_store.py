@@ -160,14 +160,15 @@ class StoreQueries:
         return parse_instant(promql, *answer)
 
     def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges:
-        answer = self._get("/api/v1/query_range", {"query": promql, "start": start_s, "end": end_s, "step": step_s})
-        if isinstance(answer, str):
-            return Ranges(promql, gap=Gap.UNREACHABLE, reason=answer)
-        return parse_range(promql, *answer)
+        return self._matrix(promql, "/api/v1/query_range",
+                            {"query": promql, "start": start_s, "end": end_s, "step": step_s})
 
     def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
         promql = f"{selector}[{int(window_s)}s]"
-        answer = self._get("/api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+        return self._matrix(promql, "/api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+
+    def _matrix(self, promql: str, path: str, params: dict) -> Ranges:
+        answer = self._get(path, params)
         if isinstance(answer, str):
             return Ranges(promql, gap=Gap.UNREACHABLE, reason=answer)
         return parse_range(promql, *answer)

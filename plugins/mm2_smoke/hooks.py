@@ -144,20 +144,18 @@ class PrometheusHook(_ReadOnlyHttpHook):
 
     def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges:
         """A range query: the points of every series (NaN points dropped: no data there), or why there are none."""
-        status, body, error = self._get("api/v1/query_range",
-                                        {"query": promql, "start": start_s, "end": end_s, "step": step_s})
-        if error is not None:
-            return Ranges(promql, gap=Gap.UNREACHABLE, reason=error)
-        answer = parse_range(promql, status, body)  # type: ignore[arg-type]
-        if answer.unreachable and self.hint(status):
-            return answer.with_reason(self.hint(status))
-        return answer
+        return self._matrix(promql, "api/v1/query_range",
+                            {"query": promql, "start": start_s, "end": end_s, "step": step_s})
 
     def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
         """The raw samples of every series of ``selector`` in the ``window_s`` seconds up to ``at_s``, with their own
         timestamps (an instant query of ``selector[<window_s>s]``), or why there are none."""
         promql = f"{selector}[{int(window_s)}s]"
-        status, body, error = self._get("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+        return self._matrix(promql, "api/v1/query", {"query": promql, "time": f"{at_s:.3f}"})
+
+    def _matrix(self, promql: str, endpoint: str, params: dict[str, Any]) -> Ranges:
+        """A matrix answer (range query, or instant query of a range selector); never raises."""
+        status, body, error = self._get(endpoint, params)
         if error is not None:
             return Ranges(promql, gap=Gap.UNREACHABLE, reason=error)
         answer = parse_range(promql, status, body)  # type: ignore[arg-type]
