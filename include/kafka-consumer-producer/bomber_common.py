@@ -37,6 +37,8 @@ FLAG_NAMES = {
     "sasl.username": "--username",
     "sasl.password": "the variable named by --password-env (default KAFKA_PASS) or give --password",
     "ssl.ca.location": "--ssl-ca-location",
+    "ssl.certificate.location": "--ssl-certificate-location",
+    "ssl.key.location": "--ssl-key-location",
     "topics": "--num-topics",
     "topic_prefix": "--topic-prefix",
     "rate_per_s": "--messages-per-second",
@@ -119,6 +121,13 @@ def add_connection_args(parser: argparse.ArgumentParser, bootstrap_env: str) -> 
     g.add_argument("--ssl-ca-location", default=os.environ.get("KAFKA_CA") or None, metavar="PEM",
                    help="CA certificate(s) that signed the brokers' certificates (default: $KAFKA_CA if set, "
                         "else the system's trust store)")
+    g.add_argument("--ssl-certificate-location", default=os.environ.get("KAFKA_CERT") or None, metavar="PEM",
+                   help="this client's certificate, for mTLS (--security-protocol SSL) (default: $KAFKA_CERT if set)")
+    g.add_argument("--ssl-key-location", default=os.environ.get("KAFKA_KEY") or None, metavar="PEM",
+                   help="the private key of --ssl-certificate-location (default: $KAFKA_KEY if set)")
+    g.add_argument("--ssl-key-password-env", default="KAFKA_KEY_PASS", metavar="VAR",
+                   help="environment variable holding the key's password, when the key is encrypted (never a flag: "
+                        "`ps` would show it)")
     g.add_argument("--connect-timeout", type=number, default=10.0, metavar="S",
                    help="seconds to wait for the brokers' first answer")
 
@@ -144,7 +153,9 @@ def client_spec(args: argparse.Namespace) -> ClientSpec:
     password = args.password if args.password is not None else os.environ.get(args.password_env)
     return ClientSpec(bootstrap_servers=args.bootstrap_servers, security_protocol=args.security_protocol,
                       sasl_mechanism=args.sasl_mechanism, username=args.username, password=password,
-                      ssl_ca_location=args.ssl_ca_location)
+                      ssl_ca_location=args.ssl_ca_location, ssl_certificate_location=args.ssl_certificate_location,
+                      ssl_key_location=args.ssl_key_location,
+                      ssl_key_password=os.environ.get(args.ssl_key_password_env) or None)
 
 
 def topic_names(prefix: str, num_topics: int) -> tuple[str, ...]:

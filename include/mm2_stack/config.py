@@ -20,9 +20,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 KAFKA_VERSION = "4.1.1"
 JMX_EXPORTER_JAR = "jmx_prometheus_javaagent-1.0.1.jar"
 
-# The users of both clusters (SASL/PLAIN). ``admin`` is a super user; ``smoke`` is the smoke test's
-# client; ``mm2`` is the dedicated MirrorMaker 2 principal (also the Connect worker's).
+# The users of both clusters (SASL/PLAIN or SCRAM-SHA-512, or the CN of their client certificate with mTLS).
+# ``admin`` is a super user; ``smoke`` is the smoke test's client; ``mm2`` is the dedicated MirrorMaker 2 principal
+# (also the Connect worker's).
 USERS = ("admin", "smoke", "mm2")
+#: Secrets that are not a Kafka user's: Prometheus' basic-auth user (``prometheus``), Connect REST's basic-auth user
+#: (``connect``), the password of the ``smoke`` user's encrypted client key (``smoke-key``, mTLS), and of the PKCS#12
+#: key store of Connect's HTTPS listener (``rest-keystore``: Jetty reads no PEM key store).
+OTHER_SECRETS = ("prometheus", "connect", "smoke-key", "rest-keystore")
+#: The user name of Prometheus' and Connect REST's basic auth (their password: the secret of that name).
+HTTP_USER = "smoke"
 
 
 class StackError(RuntimeError):
@@ -105,6 +112,20 @@ KNOBS: tuple[Knob, ...] = (
     _knob("MM2_STACK_METRICS_STORE", "metrics_store", "prometheus", "The metrics store scraping the exporter: "
           "prometheus (Debian's) or victoriametrics (Debian's, with its default flags).",
           enum=("prometheus", "victoriametrics")),
+    _knob("MM2_STACK_SASL_MECHANISM", "sasl_mechanism", "PLAIN", "The brokers' SASL mechanism (with "
+          "MM2_STACK_CLIENT_AUTH=sasl): PLAIN, or SCRAM-SHA-512 (users created with Kafka's storage tool).",
+          enum=("PLAIN", "SCRAM-SHA-512")),
+    _knob("MM2_STACK_CLIENT_AUTH", "client_auth", "sasl", "How clients authenticate to the brokers: sasl (SASL_SSL) "
+          "or mtls (SSL with a client certificate per user from the stack's CA; ACLs on the certificate's CN).",
+          enum=("sasl", "mtls")),
+    _knob("MM2_STACK_PROMETHEUS_AUTH", "prometheus_auth", "none", "The metrics store's HTTP API: none (plain HTTP) or "
+          "basic (basic auth over HTTPS; Prometheus' --web.config.file, VictoriaMetrics' -httpAuth.* and -tls).",
+          enum=("none", "basic")),
+    _knob("MM2_STACK_CONNECT_AUTH", "connect_auth", "none", "Connect's REST API: none (plain HTTP) or basic (Kafka's "
+          "BasicAuthSecurityRestExtension over HTTPS).", enum=("none", "basic")),
+    _knob("MM2_STACK_MM2_MODE", "mm2_mode", "connect", "How MirrorMaker 2 runs: connect (its connectors on a Connect "
+          "worker, with a REST API) or dedicated (connect-mirror-maker's MirrorMaker: no public REST API).",
+          enum=("connect", "dedicated")),
 )
 
 
@@ -125,6 +146,11 @@ class StackConfig:
     :param metric_names_formats: Kafka 4.3's ``metric.names.formats`` (``MM2_STACK_METRIC_NAMES_FORMATS``), '' for
         the default (``new`` with the kafka-new rules).
     :param metrics_store: ``prometheus`` or ``victoriametrics`` (``MM2_STACK_METRICS_STORE``).
+    :param sasl_mechanism: ``PLAIN`` or ``SCRAM-SHA-512`` (``MM2_STACK_SASL_MECHANISM``).
+    :param client_auth: ``sasl`` or ``mtls`` (``MM2_STACK_CLIENT_AUTH``).
+    :param prometheus_auth: ``none`` or ``basic`` (+ TLS) (``MM2_STACK_PROMETHEUS_AUTH``).
+    :param connect_auth: ``none`` or ``basic`` (+ HTTPS) (``MM2_STACK_CONNECT_AUTH``).
+    :param mm2_mode: ``connect`` or ``dedicated`` (``MM2_STACK_MM2_MODE``).
     """
 
     root: Path
@@ -139,6 +165,11 @@ class StackConfig:
     kafka_version: str = KAFKA_VERSION
     metric_names_formats: str = ""
     metrics_store: str = "prometheus"
+    sasl_mechanism: str = "PLAIN"
+    client_auth: str = "sasl"
+    prometheus_auth: str = "none"
+    connect_auth: str = "none"
+    mm2_mode: str = "connect"
     broker_heap_mb: int = 320
     connect_heap_mb: int = 384
 
@@ -151,6 +182,12 @@ class StackConfig:
         if self.metric_names_formats and not self.kafka_version.startswith("4.3."):
             raise StackError("config", f"MM2_STACK_METRIC_NAMES_FORMATS needs Kafka 4.3, not "
                              f"MM2_STACK_KAFKA_VERSION={self.kafka_version}")
+        if self.client_auth == "mtls" and self.sasl_mechanism != "PLAIN":
+            raise StackError("config", "MM2_STACK_SASL_MECHANISM applies to MM2_STACK_CLIENT_AUTH=sasl; with mtls the "
+                             "clients authenticate by certificate: unset one of them")
+        if self.mm2_mode == "dedicated" and self.connect_auth != "none":
+            raise StackError("config", "MM2_STACK_CONNECT_AUTH=basic protects a Connect REST API, which "
+                             "MM2_STACK_MM2_MODE=dedicated does not serve: unset one of them")
         if self.jmx_rules and not Path(self.jmx_rules).is_file():
             raise StackError("config", f"MM2_STACK_JMX_RULES={self.jmx_rules}: no such file; give the path of a "
                              "jmx_exporter rules file (YAML)")
@@ -198,7 +235,34 @@ class StackConfig:
     def variant(self) -> dict[str, str]:
         """What makes this stack this variant (recorded at start: ``up`` refuses to reuse a stack of another)."""
         return {"kafka_version": self.kafka_version, "exporter_rules": self.jmx_rules or self.metrics,
-                "metric_names_formats": self.names_formats or "default", "metrics_store": self.metrics_store}
+                "metric_names_formats": self.names_formats or "default", "metrics_store": self.metrics_store,
+                "client_auth": self.client_auth, "sasl_mechanism": self.sasl_mechanism,
+                "prometheus_auth": self.prometheus_auth, "connect_auth": self.connect_auth, "mm2_mode": self.mm2_mode}
+
+    @property
+    def kafka_protocol(self) -> str:
+        """The clients' ``security.protocol``: ``SASL_SSL`` or ``SSL`` (mTLS)."""
+        return "SSL" if self.client_auth == "mtls" else "SASL_SSL"
+
+    @property
+    def prometheus_scheme(self) -> str:
+        return "https" if self.prometheus_auth == "basic" else "http"
+
+    @property
+    def connect_scheme(self) -> str:
+        return "https" if self.connect_auth == "basic" else "http"
+
+    def client_cert(self, user: str) -> Path:
+        """The PEM certificate of ``user``'s client certificate (mTLS)."""
+        return self.certs_dir / f"{user}.pem"
+
+    def client_key(self, user: str) -> Path:
+        """The PEM private key of ``user`` (mTLS; ``smoke``'s is encrypted with the ``smoke-key`` secret)."""
+        return self.certs_dir / f"{user}-key.pem"
+
+    def client_keystore(self, user: str) -> Path:
+        """Key + certificate chain of ``user`` in one PEM file, for Java clients' ``ssl.keystore.type=PEM``."""
+        return self.certs_dir / f"{user}-keystore.pem"
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -251,8 +315,8 @@ class StackConfig:
 
 
 def new_passwords() -> dict[str, str]:
-    """Fresh random passwords, one per user, for a fresh stack."""
-    return {user: secrets.token_urlsafe(18) for user in USERS}
+    """Fresh random passwords, one per user and one per other secret (:data:`OTHER_SECRETS`), for a fresh stack."""
+    return {name: secrets.token_urlsafe(18) for name in (*USERS, *OTHER_SECRETS)}
 
 
 def save_passwords(config: StackConfig, passwords: dict[str, str]) -> None:

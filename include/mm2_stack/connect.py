@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mm2_smoke.naming import TopicNaming
-from mm2_stack import proc
-from mm2_stack.config import JMX_EXPORTER_JAR, PACKAGE_DIR, StackConfig, StackError
-from mm2_stack.kafka import CLUSTERS, jaas_plain, java_argv, java_client_props, write_properties
+from mm2_stack import proc, webauth
+from mm2_stack.config import HTTP_USER, JMX_EXPORTER_JAR, PACKAGE_DIR, StackConfig, StackError
+from mm2_stack.kafka import CLUSTERS, jaas, java_argv, java_client_props, write_properties
 
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
 MIRROR_PACKAGE = "org.apache.kafka.connect.mirror."
@@ -30,7 +28,12 @@ EXPORTER_RULES = PACKAGE_DIR.parent / "prometheus" / "jmx-exporter-mm2.yaml"
 
 
 def rest_url(config: StackConfig, path: str = "") -> str:
-    return f"http://127.0.0.1:{config.ports.connect_rest}{path}"
+    return webauth.base_url(config, "connect") + path
+
+
+#: Kafka's basic-auth REST extension (the ``connect-basic-auth-extension`` jar) and its login module.
+BASIC_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+BASIC_AUTH_LOGIN_MODULE = "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule"
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,40 @@ def worker_settings(bootstrap: str, rest: RestEndpoint, client_security: Mapping
 
 
 def worker_properties(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
-    """The local stack's worker: on 127.0.0.1, its clients as ``mm2`` over SASL_SSL."""
+    """The local stack's worker: on 127.0.0.1, its clients as ``mm2`` (SASL_SSL or mTLS); with
+    ``MM2_STACK_CONNECT_AUTH=basic`` its REST API over HTTPS (the stack's server certificate) behind Kafka's
+    basic-auth extension (users in a JAAS property file: :func:`start`)."""
+    extra = {
+        # Connector configs reference secrets in a file instead of carrying passwords in Connect's REST.
+        "config.providers": "file",
+        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+    }
+    if config.connect_auth == "basic":
+        extra.update({
+            "rest.advertised.listener": "https",
+            # Jetty reads PKCS#12, not PEM (certs.make_pkcs12_keystore); the file is 0600, like this one.
+            "listeners.https.ssl.keystore.type": "PKCS12",
+            "listeners.https.ssl.keystore.location": str(config.certs_dir / "broker.p12"),
+            "listeners.https.ssl.keystore.password": passwords["rest-keystore"],
+            "rest.extension.classes": BASIC_AUTH_EXTENSION,
+        })
     return worker_settings(
         config.bootstrap("target"),
         RestEndpoint(rest_url(config), "127.0.0.1", config.ports.connect_rest),
         java_client_props(config, "mm2", passwords),
-        # Connector configs reference secrets in a file instead of carrying passwords in Connect's REST.
-        {"config.providers": "file",
-         "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider"},
+        extra,
     )
+
+
+def mm2_security(config: StackConfig) -> dict[str, str]:
+    """The MM2 clients' security settings (as ``mm2``, both clusters): SASL_SSL with a JAAS line that the worker's
+    file config provider reads from the secrets file, or mTLS with ``mm2``'s key store (unencrypted key, 0600)."""
+    security = {"security.protocol": config.kafka_protocol, "ssl.truststore.type": "PEM",
+                "ssl.truststore.location": str(config.ca_file)}
+    if config.client_auth == "mtls":
+        return {**security, "ssl.keystore.type": "PEM", "ssl.keystore.location": str(config.client_keystore("mm2"))}
+    return {**security, "sasl.mechanism": config.sasl_mechanism,
+            "sasl.jaas.config": f"${{file:{config.run_dir / 'connect' / 'mm2-secrets.properties'}:jaas}}"}
 
 
 def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int, bootstrap: Mapping[str, str],
@@ -145,17 +173,10 @@ def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int
 
 
 def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
-    """The local stack's MM2 connectors by name (``source->target.<Kind>``): SASL_SSL/PLAIN as ``mm2``, whose
-    JAAS line the worker's file config provider reads from the secrets file."""
-    security = {
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
-        "sasl.jaas.config": f"${{file:{config.run_dir / 'connect' / 'mm2-secrets.properties'}:jaas}}",
-        "ssl.truststore.type": "PEM",
-        "ssl.truststore.location": str(config.ca_file),
-    }
+    """The local stack's MM2 connectors by name (``source->target.<Kind>``), their clients as ``mm2``
+    (:func:`mm2_security`)."""
     by_kind = mm2_connectors(config.naming, config.topics_regex, config.refresh_topics_s,
-                             {side: config.bootstrap(side) for side in CLUSTERS}, security)
+                             {side: config.bootstrap(side) for side in CLUSTERS}, mm2_security(config))
     if config.names_formats:  # Kafka 4.3 (KIP-1280): which MBeans MirrorMaker's per-topic metrics live in
         for kind in ("MirrorSourceConnector", "MirrorCheckpointConnector"):
             by_kind[kind]["metric.names.formats"] = config.names_formats
@@ -180,26 +201,37 @@ def use_rules(config: StackConfig, rules: Path) -> None:
 def start(config: StackConfig, passwords: dict[str, str]) -> int:
     d = config.run_dir / "connect"
     write_properties(d / "worker.properties", worker_properties(config, passwords))
-    write_properties(d / "mm2-secrets.properties", {"jaas": jaas_plain("mm2", passwords["mm2"])})
+    write_properties(d / "mm2-secrets.properties", {"jaas": jaas("mm2", passwords["mm2"], config.sasl_mechanism)})
     if not rules_in_use(config).exists():  # a restart keeps the rules swapped in live (`mm2_stack metrics`)
         use_rules(config, config.rules_file)
     agent = (f"-javaagent:{config.jars_dir / JMX_EXPORTER_JAR}="
              f"127.0.0.1:{config.ports.jmx_exporter}:{rules_in_use(config)}")
+    jvm = []
+    if config.connect_auth == "basic":
+        jvm.append(f"-Djava.security.auth.login.config={write_rest_jaas(config, passwords)}")
     argv = java_argv(config, config.connect_heap_mb, "org.apache.kafka.connect.cli.ConnectDistributed",
-                     str(d / "worker.properties"), agent=agent, log=proc.log_file(config, "connect"))
+                     str(d / "worker.properties"), agent=agent, jvm=jvm, log=proc.log_file(config, "connect"))
     return proc.spawn(config, "connect", argv, output=proc.out_file(config, "connect"))
 
 
+def write_rest_jaas(config: StackConfig, passwords: dict[str, str]) -> Path:
+    """The JAAS file of the basic-auth extension (``KafkaConnect`` login context) and its user file
+    (``user: password``), both 0600; returns the JAAS file."""
+    d = config.run_dir / "connect"
+    users = d / "rest-users.properties"
+    write_properties(users, {HTTP_USER: passwords["connect"]})
+    path = d / "rest-jaas.conf"
+    path.write_text(f'KafkaConnect {{\n  {BASIC_AUTH_LOGIN_MODULE} required\n  file="{users}";\n}};\n')
+    path.chmod(0o600)
+    return path
+
+
 def rest(config: StackConfig, method: str, path: str, body: Any = None, timeout_s: float = 10) -> tuple[int, Any]:
-    """Call the Connect REST API; returns (HTTP status, decoded JSON or text)."""
+    """Call the Connect REST API (with the variant's TLS and credentials); returns (HTTP status, decoded JSON or
+    text)."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(rest_url(config, path), data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+    status, raw = webauth.request(config, "connect", method, path, data,
+                                  {"Content-Type": "application/json", "Accept": "application/json"}, timeout_s)
     try:
         return status, json.loads(raw) if raw else None
     except ValueError:

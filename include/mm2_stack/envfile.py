@@ -6,8 +6,20 @@ import json
 import os
 import shlex
 
+from mm2_stack import webauth
 from mm2_stack.config import StackConfig
 from mm2_stack.kafka import client_config
+
+
+def http_connection(config: StackConfig, service: str, port: int) -> dict[str, object]:
+    """The ``http`` connection of one of the stack's HTTP services: its host, port and schema; with basic auth, the
+    login/password and the stack's CA in ``extra.verify`` (the HTTP provider hands it to ``requests``)."""
+    fields: dict[str, object] = {"conn_type": "http", "host": "127.0.0.1", "port": port,
+                                 "schema": webauth.base_url(config, service).split(":", 1)[0]}
+    creds = webauth.credentials(config, service)
+    if creds:
+        fields.update({"login": creds[0], "password": creds[1], "extra": {"verify": str(config.ca_file)}})
+    return fields
 
 
 def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
@@ -20,8 +32,8 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
     env = {
         "AIRFLOW_CONN_KAFKA_SOURCE": conn(conn_type="kafka", extra=client_config(config, "source", "smoke", passwords)),
         "AIRFLOW_CONN_KAFKA_TARGET": conn(conn_type="kafka", extra=client_config(config, "target", "smoke", passwords)),
-        "AIRFLOW_CONN_PROMETHEUS": conn(conn_type="http", host="127.0.0.1", port=ports.prometheus, schema="http"),
-        "AIRFLOW_CONN_KAFKA_CONNECT": conn(conn_type="http", host="127.0.0.1", port=ports.connect_rest, schema="http"),
+        "AIRFLOW_CONN_PROMETHEUS": conn(**http_connection(config, "prometheus", ports.prometheus)),
+        "AIRFLOW_CONN_KAFKA_CONNECT": conn(**http_connection(config, "connect", ports.connect_rest)),
         # For Kafka's own tools (kafka-producer-perf-test, console consumer): `java -cp "$KAFKA_TOOLS_CLASSPATH" ...`
         "KAFKA_TOOLS_CLASSPATH": config.classpath,
         # The runbook's shell variables.
@@ -31,6 +43,9 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
         "KAFKA_PASS": passwords["smoke"],
         "KAFKA_CA": str(config.ca_file),
     }
+    if config.client_auth == "mtls":  # the bombers' client-certificate flags read these (their key's password too)
+        env.update({"KAFKA_USER": "", "KAFKA_PASS": "", "KAFKA_CERT": str(config.client_cert("smoke")),
+                    "KAFKA_KEY": str(config.client_key("smoke")), "KAFKA_KEY_PASS": passwords["smoke-key"]})
     return env
 
 

@@ -16,7 +16,7 @@ def required(config: StackConfig) -> tuple[str, ...]:
     """The jars whose presence says the cache of ``config``'s Kafka version is complete."""
     v = config.kafka_version
     names = [f"kafka_2.13-{v}.jar", f"kafka-tools-{v}.jar", f"connect-runtime-{v}.jar", f"connect-mirror-{v}.jar",
-             f"connect-mirror-client-{v}.jar", JMX_EXPORTER_JAR]
+             f"connect-mirror-client-{v}.jar", f"connect-basic-auth-extension-{v}.jar", JMX_EXPORTER_JAR]
     if config.kafka_line in LOG4J_VERSIONS:
         names.append(f"log4j-slf4j-impl-{LOG4J_VERSIONS[config.kafka_line]}.jar")
     return tuple(names)

@@ -8,36 +8,47 @@ import uuid
 from pathlib import Path
 
 from mm2_stack import proc
-from mm2_stack.config import StackConfig, StackError
+from mm2_stack.config import USERS, StackConfig, StackError
 
 CLUSTERS = ("source", "target")
+LOGIN_MODULES = {"PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+                 "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule"}
 
 
 def jaas_plain(user: str, password: str) -> str:
-    return f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{user}" password="{password}";'
+    return jaas(user, password, "PLAIN")
+
+
+def jaas(user: str, password: str, mechanism: str) -> str:
+    """The Java client's ``sasl.jaas.config`` line of ``user`` for ``mechanism``."""
+    return f'{LOGIN_MODULES[mechanism]} required username="{user}" password="{password}";'
 
 
 def client_config(config: StackConfig, cluster: str, user: str, passwords: dict[str, str]) -> dict[str, str]:
-    """librdkafka (confluent-kafka) settings for ``user`` on ``cluster``: SASL_SSL/PLAIN with the stack's CA."""
-    return {
-        "bootstrap.servers": config.bootstrap(cluster),
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
-        "sasl.username": user,
-        "sasl.password": passwords[user],
-        "ssl.ca.location": str(config.ca_file),
-    }
+    """librdkafka (confluent-kafka) settings for ``user`` on ``cluster``, with the stack's CA: SASL_SSL with the
+    stack's mechanism, or SSL with ``user``'s client certificate (mTLS; ``smoke``'s key is encrypted)."""
+    cfg = {"bootstrap.servers": config.bootstrap(cluster), "security.protocol": config.kafka_protocol,
+           "ssl.ca.location": str(config.ca_file)}
+    if config.client_auth == "mtls":
+        cfg.update({"ssl.certificate.location": str(config.client_cert(user)),
+                    "ssl.key.location": str(config.client_key(user))})
+        if user == "smoke":
+            cfg["ssl.key.password"] = passwords["smoke-key"]
+        return cfg
+    return {**cfg, "sasl.mechanism": config.sasl_mechanism, "sasl.username": user, "sasl.password": passwords[user]}
 
 
 def java_client_props(config: StackConfig, user: str, passwords: dict[str, str], prefix: str = "") -> dict[str, str]:
-    """Java client settings for ``user`` (SASL_SSL/PLAIN, PEM trust store), keys prefixed by ``prefix``."""
-    props = {
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
-        "sasl.jaas.config": jaas_plain(user, passwords[user]),
-        "ssl.truststore.type": "PEM",
-        "ssl.truststore.location": str(config.ca_file),
-    }
+    """Java client settings for ``user`` (SASL_SSL or mTLS, PEM trust and key stores), keys prefixed by ``prefix``."""
+    props = {"security.protocol": config.kafka_protocol, "ssl.truststore.type": "PEM",
+             "ssl.truststore.location": str(config.ca_file)}
+    if config.client_auth == "mtls":
+        props.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": str(config.client_keystore(user))})
+        if user == "smoke":
+            props["ssl.key.password"] = passwords["smoke-key"]
+    else:
+        props.update({"sasl.mechanism": config.sasl_mechanism,
+                      "sasl.jaas.config": jaas(user, passwords[user], config.sasl_mechanism)})
     return {prefix + k: v for k, v in props.items()}
 
 
@@ -113,7 +124,7 @@ def log_config(config: StackConfig) -> Path:
 
 
 def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: str | None = None,
-              log: Path | None = None) -> list[str]:
+              log: Path | None = None, jvm: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The command line of one of the stack's JVMs, logging (:func:`log_config`) to ``log``."""
     logging = (f"-Dlog4j2.configurationFile={config.run_dir / 'log4j2.properties'}"
                if config.kafka_line.startswith("4.") else f"-Dlog4j.configuration=file:{config.run_dir / 'log4j.properties'}")
@@ -128,37 +139,56 @@ def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: s
     ]
     if agent:
         argv.append(agent)
+    argv += list(jvm)
     return [*argv, "-cp", config.classpath, main, *args]
+
+
+#: With mTLS, a certificate's principal is its CN (``CN=smoke`` is ``User:smoke``), so the ACLs are the same as with
+#: SASL; the broker's own certificate (``CN=localhost``) is a super user for its inter-broker listener.
+PRINCIPAL_MAPPING = "RULE:^CN=([^,]+)(,.*)?$/$1/,DEFAULT"
+
+
+def listener_security(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
+    """The broker listener's authentication: SASL (PLAIN users in its JAAS line, or SCRAM users in the metadata
+    log: :func:`prepare`), or mTLS (a client certificate required, its CN the principal)."""
+    protocol = config.kafka_protocol
+    if config.client_auth == "mtls":
+        return {"ssl.client.auth": "required", "ssl.principal.mapping.rules": PRINCIPAL_MAPPING,
+                "super.users": "User:admin;User:ANONYMOUS;User:localhost"}
+    mechanism = config.sasl_mechanism
+    props = {"sasl.enabled.mechanisms": mechanism, "sasl.mechanism.inter.broker.protocol": mechanism,
+             # The PLAINTEXT controller listener authenticates as User:ANONYMOUS.
+             "super.users": "User:admin;User:ANONYMOUS"}
+    key = f"listener.name.{protocol.lower()}.{mechanism.lower()}.sasl.jaas.config"
+    if mechanism == "PLAIN":
+        users = " ".join(f'user_{u}="{passwords[u]}"' for u in USERS)
+        props[key] = jaas("admin", passwords["admin"], mechanism)[:-1] + f" {users};"
+    else:
+        props[key] = jaas("admin", passwords["admin"], mechanism)
+    return props
 
 
 def broker_properties(config: StackConfig, cluster: str, passwords: dict[str, str]) -> dict[str, str]:
     ports = config.ports
     port = ports.source_broker if cluster == "source" else ports.target_broker
     cport = ports.source_controller if cluster == "source" else ports.target_controller
-    users = " ".join(f'user_{u}="{p}"' for u, p in passwords.items())
+    protocol = config.kafka_protocol
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
         # A single-node dynamic quorum (formatted with --standalone): the same on Kafka 3.9 and 4.x.
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{cport}",
-        "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
-        "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
-        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+        "listeners": f"{protocol}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
+        "advertised.listeners": f"{protocol}://127.0.0.1:{port}",
+        "listener.security.protocol.map": f"{protocol}:{protocol},CONTROLLER:PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "SASL_SSL",
-        "sasl.enabled.mechanisms": "PLAIN",
-        "sasl.mechanism.inter.broker.protocol": "PLAIN",
-        "listener.name.sasl_ssl.plain.sasl.jaas.config": (
-            "org.apache.kafka.common.security.plain.PlainLoginModule required "
-            f'username="admin" password="{passwords["admin"]}" {users};'
-        ),
+        "inter.broker.listener.name": protocol,
+        **listener_security(config, passwords),
         "ssl.keystore.type": "PEM",
         "ssl.keystore.location": str(config.certs_dir / "broker-keystore.pem"),
         "ssl.truststore.type": "PEM",
         "ssl.truststore.location": str(config.ca_file),
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        # The PLAINTEXT controller listener authenticates as User:ANONYMOUS.
-        "super.users": "User:admin;User:ANONYMOUS",
         "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(config.run_dir / cluster / "data"),
         "num.partitions": "1",
@@ -190,12 +220,21 @@ def prepare(config: StackConfig, cluster: str, passwords: dict[str, str]) -> sub
     props_file = config.run_dir / cluster / "server.properties"
     write_properties(props_file, broker_properties(config, cluster, passwords))
     argv = java_argv(config, 128, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={new_cluster_id()}",
-                     "-c", str(props_file), log=proc.log_file(config, cluster))
+                     "-c", str(props_file), *scram_users(config, passwords), log=proc.log_file(config, cluster))
     config.logs_dir.mkdir(parents=True, exist_ok=True)
     # A one-off of a few lines: appended to the cluster's stdout file directly.
     with proc.out_file(config, cluster).open("ab") as out:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=config.run_dir)
+
+
+def scram_users(config: StackConfig, passwords: dict[str, str]) -> list[str]:
+    """The storage tool's ``--add-scram`` arguments creating every user (SCRAM-SHA-512 only): KRaft's way of having
+    SCRAM users before the first broker starts. These throwaway passwords are in the formatter's command line for
+    the seconds it runs, before any broker exists; the smoke test's own tools never put a secret there."""
+    if config.client_auth != "sasl" or config.sasl_mechanism == "PLAIN":
+        return []
+    return [arg for u in USERS for arg in ("--add-scram", f"{config.sasl_mechanism}=[name={u},password={passwords[u]}]")]
 
 
 def finish_format(config: StackConfig, cluster: str, formatter: subprocess.Popen) -> None:
@@ -210,7 +249,7 @@ def start(config: StackConfig, cluster: str) -> int:
 
 
 def metadata_probe(config: StackConfig, cluster: str, passwords: dict[str, str]) -> str | None:
-    """None when the broker answers a metadata request as admin over SASL_SSL, else why not."""
+    """None when the broker answers a metadata request as admin (SASL_SSL or mTLS), else why not."""
     from confluent_kafka.admin import AdminClient
 
     # log_level 0: a broker that is still starting refuses connections; that is the answer, not noise.

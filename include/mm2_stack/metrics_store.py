@@ -13,17 +13,15 @@ import os
 import shutil
 import signal
 import subprocess
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from mm2_smoke import alert_rules
 from mm2_smoke.measured import Gap, Measured, Ranges
 from mm2_smoke.promql import parse_instant, parse_range
-from mm2_stack import proc
-from mm2_stack.config import REPO_ROOT, StackConfig, StackError
+from mm2_stack import proc, webauth
+from mm2_stack.config import HTTP_USER, REPO_ROOT, StackConfig, StackError, load_passwords
 
 
 @dataclass(frozen=True)
@@ -102,13 +100,36 @@ def config_text(config: StackConfig, exporter_port: int | None = None) -> str:
 
 
 def argv(config: StackConfig, binary: str, folder: Path) -> list[str]:
-    """The store's command line: listen on the stack's port, keep its data in ``folder``; nothing else changed."""
+    """The store's command line: listen on the stack's port, keep its data in ``folder``; with
+    ``MM2_STACK_PROMETHEUS_AUTH=basic``, HTTPS with the stack's server certificate and basic auth (Prometheus: its
+    web configuration file; VictoriaMetrics: ``-tls`` and ``-httpAuth.*``, the password from the environment,
+    :func:`start`). Nothing else changed."""
     address = f"127.0.0.1:{config.ports.prometheus}"
+    basic = config.prometheus_auth == "basic"
     if config.metrics_store == "victoriametrics":
-        return [binary, f"-promscrape.config={folder / 'scrape.yml'}", f"-httpListenAddr={address}",
+        args = [binary, f"-promscrape.config={folder / 'scrape.yml'}", f"-httpListenAddr={address}",
                 f"-storageDataPath={folder / 'data'}", "-retentionPeriod=2d"]
-    return [binary, f"--config.file={folder / 'scrape.yml'}", f"--storage.tsdb.path={folder / 'data'}",
+        if basic:
+            args += ["-tls", f"-tlsCertFile={config.certs_dir / 'broker.pem'}",
+                     f"-tlsKeyFile={config.certs_dir / 'broker-key.pem'}", f"-httpAuth.username={HTTP_USER}",
+                     "-envflag.enable"]
+        return args
+    args = [binary, f"--config.file={folder / 'scrape.yml'}", f"--storage.tsdb.path={folder / 'data'}",
             f"--web.listen-address={address}", "--storage.tsdb.retention.time=2d", "--web.enable-lifecycle"]
+    if basic:
+        args.append(f"--web.config.file={folder / 'web.yml'}")
+    return args
+
+
+def web_config_text(config: StackConfig, password: str) -> str:
+    """Prometheus' ``--web.config.file``: TLS with the stack's server certificate, one basic-auth user whose
+    password is stored as a bcrypt hash (the only form Prometheus reads)."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    return json.dumps({"tls_server_config": {"cert_file": str(config.certs_dir / "broker.pem"),
+                                             "key_file": str(config.certs_dir / "broker-key.pem")},
+                       "basic_auth_users": {HTTP_USER: hashed}}, indent=2)
 
 
 def start(config: StackConfig) -> int:
@@ -119,7 +140,16 @@ def start(config: StackConfig) -> int:
     (folder / "data").mkdir(parents=True, exist_ok=True)
     if not (folder / "scrape.yml").exists():
         (folder / "scrape.yml").write_text(config_text(config))
-    return proc.spawn(config, config.metrics_store, argv(config, binary, folder))
+    env = None
+    if config.prometheus_auth == "basic":
+        password = load_passwords(config)["prometheus"]
+        if config.metrics_store == "victoriametrics":  # -envflag.enable: the password never in the command line
+            env = {"httpAuth_password": password}
+        else:
+            web = folder / "web.yml"
+            web.write_text(web_config_text(config, password))
+            web.chmod(0o600)
+    return proc.spawn(config, config.metrics_store, argv(config, binary, folder), env=env)
 
 
 def reload(config: StackConfig, text: str) -> None:
@@ -133,8 +163,14 @@ def reload(config: StackConfig, text: str) -> None:
 
 
 def api(config: StackConfig, path: str, timeout_s: float = 5) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{config.ports.prometheus}{path}", timeout=timeout_s) as resp:
-        return json.loads(resp.read())
+    """GET an API path of the store (with the variant's TLS and credentials); its JSON.
+
+    :raises StackError: on an HTTP error status.
+    """
+    status, body = webauth.request(config, "prometheus", "GET", path, timeout_s=timeout_s)
+    if status != 200:
+        raise StackError(config.metrics_store, f"GET {path}: HTTP {status}: {body[:300]!r}")
+    return json.loads(body)
 
 
 class StoreQueries:
@@ -144,12 +180,9 @@ class StoreQueries:
         self.config, self.timeout_s = config, timeout_s
 
     def _get(self, path: str, params: dict[str, object]) -> tuple[int, bytes] | str:
-        url = f"http://127.0.0.1:{self.config.ports.prometheus}{path}?" + urllib.parse.urlencode(params)
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+            return webauth.request(self.config, "prometheus", "GET", f"{path}?" + urllib.parse.urlencode(params),
+                                   timeout_s=self.timeout_s)
         except OSError as exc:
             return f"{config_name(self.config)} unreachable: {exc}"
 

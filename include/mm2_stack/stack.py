@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mm2_stack import connect, jars, kafka, metrics_store, proc
-from mm2_stack.certs import make_certs
+from mm2_stack.certs import make_certs, make_client_certs, make_pkcs12_keystore
 from mm2_stack.config import StackConfig, StackError, load_passwords, new_passwords, save_passwords
 from mm2_stack.envfile import write_env_file
 
@@ -202,6 +202,10 @@ def _build(config: StackConfig) -> dict[str, float]:
     passwords = new_passwords()
     save_passwords(config, passwords)
     make_certs(config)
+    if config.client_auth == "mtls":
+        make_client_certs(config, passwords)
+    if config.connect_auth == "basic":
+        make_pkcs12_keystore(config, passwords["rest-keystore"])
     kafka.log_config(config)
 
     _say(f"formatting and starting the source and target clusters (Kafka {config.kafka_version})...")

@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from mm2_smoke.bomber.client import error_name
 from mm2_smoke.checks import Status
+from mm2_smoke.dag_layout import CONNECT_CONN
 from mm2_smoke.measured import HttpAnswer
 from mm2_smoke.settings import SmokeSettings
 
@@ -105,6 +107,13 @@ def connector_findings(state: ChainState) -> list[Finding]:
                         f"Connect cluster: nothing can replicate the test topic; create it (PUT /connectors/<name>/"
                         "config) or set the source/target aliases Params to its name", f"{path}: HTTP 404",
                         "absent", "present")]
+    if answer.status in (401, 403):
+        # The smoke test's own connection is refused: certain that no run can inspect MM2 over REST until it is fixed,
+        # and never a fault of MM2.
+        return [Finding("connector", Status.UNKNOWN, True, f"credentials refused by connection {CONNECT_CONN!r} "
+                        f"(Connect REST answered HTTP {answer.status}): MM2's connector was not inspected; set the "
+                        "connection's login/password (or the bearer token in its extra) to a user allowed to read "
+                        "the Connect REST API", f"{path}: HTTP {answer.status}", f"HTTP {answer.status}", "HTTP 200")]
     if answer.status != 200 or not isinstance(answer.body, dict) or "connector" not in answer.body:
         return [Finding("connector", Status.UNKNOWN, False, f"not inspected: Connect REST answered HTTP "
                         f"{answer.status} ({str(answer.body)[:120]}): check the kafka_connect connection", path)]
@@ -193,10 +202,12 @@ def topic_findings(state: ChainState, topic_missing: str = "create") -> list[Fin
         # A refusal of the smoke test's own connection (credentials, name, TLS) is left to step 1.1, which names the
         # setting to fix.
         silent = not any(w in error for w in OWN_CONNECTION_ERRORS)
-        out.append(Finding(f"{cluster}_cluster", Status.UNKNOWN, silent, f"the {cluster} cluster does not answer the "
-                           f"smoke test's metadata request ({error}): the run could not produce or count there; check "
-                           f"the {cluster} brokers and the Airflow connection of that cluster", f"{cluster} metadata",
-                           "no answer", "answers a metadata request"))
+        what = (f"the {cluster} cluster does not answer the smoke test's metadata request ({error}): the run could "
+                f"not produce or count there; check the {cluster} brokers and the Airflow connection of that cluster"
+                if silent else f"the {cluster} cluster refused the smoke test's own connection ({error}): check the "
+                f"Airflow connection of that cluster (credentials, client certificate, CA, address)")
+        out.append(Finding(f"{cluster}_cluster", Status.UNKNOWN, silent, what, f"{cluster} metadata",
+                           "no answer" if silent else "refused", "answers a metadata request"))
     return out
 
 
@@ -230,7 +241,7 @@ def read(connect: Any, source: Any | None, target: Any | None, settings: SmokeSe
         admin = None
         try:
             admin = hook.admin(**{"socket.timeout.ms": 5000,
-                                  "error_cb": lambda err, seen=client_errors: seen.append(err.name())})
+                                  "error_cb": lambda err, seen=client_errors: seen.append(error_name(err))})
             md = admin.list_topics(timeout=5)
             exists[cluster] = topic in md.topics
         except Exception as exc:  # noqa: BLE001 - a cluster that cannot be asked is a finding, not a crash

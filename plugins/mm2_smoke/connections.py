@@ -73,13 +73,44 @@ def kafka_problems(conn_id: str, extra: Any) -> list[str]:
     if ca and protocol in ("SSL", "SASL_SSL") and ca != "probe" and not os.path.exists(str(ca)):
         problems.append(f"Airflow connection {conn_id!r}: ssl.ca.location={ca!r} does not exist on this worker: "
                         "point it at the PEM file of the CA that signed the brokers' certificates")
+    problems += client_certificate_problems(conn_id, extra, protocol)
     return problems
 
 
-def http_problems(conn_id: str, host: str | None) -> list[str]:
-    """Why an ``http`` connection cannot be used; [] when it can."""
+#: A client certificate (mTLS): librdkafka's keys, and what each holds.
+CLIENT_CERT_KEYS = {"ssl.certificate.location": "the client certificate (PEM)",
+                    "ssl.key.location": "the client certificate's private key (PEM)"}
+
+
+def client_certificate_problems(conn_id: str, extra: dict[str, Any], protocol: str) -> list[str]:
+    """Why a client certificate (mTLS) of a ``kafka`` connection cannot work: half of it given, a file missing, or
+    given without TLS. A certificate the brokers' CA did not sign is found by connecting."""
+    given = {k: str(extra[k]) for k in CLIENT_CERT_KEYS if extra.get(k)}
+    if not given:
+        return []
+    if protocol not in ("SSL", "SASL_SSL"):
+        return [f"Airflow connection {conn_id!r} has a client certificate but security.protocol={protocol}: set "
+                "security.protocol to SSL (mTLS) or SASL_SSL"]
+    problems = []
+    for key, what in CLIENT_CERT_KEYS.items():
+        if key not in given:
+            problems.append(f"Airflow connection {conn_id!r} has {' and '.join(given)} but no {key} ({what}): add it "
+                            "to its extra")
+        elif not os.path.exists(given[key]):
+            problems.append(f"Airflow connection {conn_id!r}: {key}={given[key]!r} does not exist on this worker: "
+                            f"point it at {what}")
+    return problems
+
+
+def http_problems(conn_id: str, host: str | None, schema: str | None = None, extra: Any = None) -> list[str]:
+    """Why an ``http`` connection cannot be used; [] when it can. A CA for HTTPS is the extra's ``verify`` (a PEM
+    file, as the HTTP provider hands it to ``requests``)."""
     if not (host or "").strip():
         return [f"Airflow connection {conn_id!r} has no host: set the service's URL host (and port, schema)"]
+    verify = extra.get("verify") if isinstance(extra, dict) else None
+    if isinstance(verify, str) and verify.lower() not in ("true", "false") and not os.path.exists(verify):
+        return [f"Airflow connection {conn_id!r}: extra verify={verify!r} does not exist on this worker: point it at "
+                "the PEM file of the CA that signed the service's certificate"]
     return []
 
 

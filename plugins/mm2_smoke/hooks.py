@@ -51,7 +51,7 @@ def check_connections(kafka_conn_ids: tuple[str, ...], http_conn_ids: tuple[str,
         except AirflowNotFoundException:
             problems.append(missing_message(conn_id, "type http", http_example(conn_id)))
             continue
-        problems += http_problems(conn_id, conn.host)
+        problems += http_problems(conn_id, conn.host, conn.schema, conn.extra_dejson)
     return problems, postures
 
 
@@ -103,7 +103,8 @@ class _ReadOnlyHttpHook(HttpHook):
             return ""
         conn = f"connection {self.http_conn_id!r}"
         if status in (401, 403):
-            return f"{self.service} refused the credentials of {conn} (HTTP {status}): set its login/password"
+            return (f"credentials refused by {conn} ({self.service} answered HTTP {status}): set its login/password, "
+                    "or the bearer token in its extra ({\"Authorization\": \"Bearer <token>\"})")
         if status == 404:
             return f"{self.service} has no such path (HTTP 404): check the host, port and schema of {conn}"
         return f"{self.service} failed (HTTP {status}): see its log; {conn}"

@@ -53,8 +53,9 @@ def _jaas_quote(value: str) -> str:
 def java_client_properties(client_config: dict[str, Any]) -> dict[str, str]:
     """The Java client settings of librdkafka settings (the Airflow ``kafka`` connection's extra).
 
-    Translates ``sasl.username``/``sasl.password`` into ``sasl.jaas.config`` and ``ssl.ca.location`` into a
-    PEM trust store; passes ``bootstrap.servers``, ``security.protocol`` and ``sasl.mechanism`` as they are.
+    Translates ``sasl.username``/``sasl.password`` into ``sasl.jaas.config``, ``ssl.ca.location`` into a PEM trust
+    store, and a client certificate (``ssl.certificate.location``, ``ssl.key.location``, ``ssl.key.password``) into an
+    in-line PEM key store; passes ``bootstrap.servers``, ``security.protocol`` and ``sasl.mechanism`` as they are.
 
     :param client_config: librdkafka settings.
     :raises InputError: when ``bootstrap.servers`` is missing, or a SASL setting lacks its user or password (the
@@ -82,6 +83,32 @@ def java_client_properties(client_config: dict[str, Any]) -> dict[str, str]:
     if ca and props["security.protocol"].endswith("SSL"):
         props["ssl.truststore.type"] = "PEM"
         props["ssl.truststore.location"] = str(ca)
+    cert, key = client_config.get("ssl.certificate.location"), client_config.get("ssl.key.location")
+    if (cert or key) and props["security.protocol"].endswith("SSL"):
+        props.update(java_keystore(str(cert or ""), str(key or ""), client_config.get("ssl.key.password")))
+    return props
+
+
+def java_keystore(cert: str, key: str, key_password: Any = None) -> dict[str, str]:
+    """A client certificate (mTLS) as the Java client's in-line PEM key store: the certificate chain and the key's
+    text (an encrypted PKCS#8 key with ``ssl.key.password``). They go into a 0600 properties file, never a command
+    line.
+
+    :raises InputError: when one of the two is missing or cannot be read (the field is the librdkafka key).
+    """
+    texts = {}
+    for field, path in (("ssl.certificate.location", cert), ("ssl.key.location", key)):
+        if not path:
+            raise InputError("config['{field}'] must be provided with a client certificate", {"field": field})
+        try:
+            texts[field] = Path(path).read_text()
+        except OSError as exc:
+            raise InputError("config['{field}'] {path}: {why}", {"field": field}, path=path,
+                             why=exc.strerror or str(exc)) from None
+    props = {"ssl.keystore.type": "PEM", "ssl.keystore.certificate.chain": texts["ssl.certificate.location"],
+             "ssl.keystore.key": texts["ssl.key.location"]}
+    if key_password:
+        props["ssl.key.password"] = str(key_password)
     return props
 
 

@@ -87,6 +87,9 @@ class ClientSpec:
     :param username: SASL user; required with SASL_*.
     :param password: SASL password; required with SASL_*; never shown (not even in ``repr``).
     :param ssl_ca_location: PEM file of the CA that signed the brokers' certificates (default: the system's).
+    :param ssl_certificate_location: PEM file of this client's certificate (mTLS: ``security_protocol`` SSL).
+    :param ssl_key_location: PEM file of that certificate's private key.
+    :param ssl_key_password: the key's password when it is encrypted; never shown (not even in ``repr``).
     """
 
     bootstrap_servers: str
@@ -95,6 +98,9 @@ class ClientSpec:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.bootstrap_servers.strip():
@@ -116,6 +122,17 @@ class ClientSpec:
         if self.ssl_ca_location and not Path(self.ssl_ca_location).is_file():
             raise BomberInputError("{field} {path}: no such file; give the PEM file of the CA that signed the brokers' "
                                    "certificates", {"field": "ssl.ca.location"}, path=self.ssl_ca_location)
+        cert_files = {"ssl.certificate.location": self.ssl_certificate_location,
+                      "ssl.key.location": self.ssl_key_location}
+        if any(cert_files.values()):
+            if not self.security_protocol.endswith("SSL"):
+                raise BomberInputError("a client certificate needs TLS: set {field} to SSL (mTLS) or SASL_SSL",
+                                       {"field": "security.protocol"})
+            for key, path in cert_files.items():
+                if not path:
+                    raise BomberInputError("a client certificate needs both files: give {field} too", {"field": key})
+                if not Path(path).is_file():
+                    raise BomberInputError("{field} {path}: no such file", {"field": key}, path=path)
 
     @property
     def sasl(self) -> bool:
@@ -130,7 +147,33 @@ class ClientSpec:
                         "sasl.password": self.password})
         if self.ssl_ca_location and self.security_protocol.endswith("SSL"):
             cfg["ssl.ca.location"] = self.ssl_ca_location
+        if self.ssl_certificate_location and self.security_protocol.endswith("SSL"):
+            cfg.update({"ssl.certificate.location": self.ssl_certificate_location,
+                        "ssl.key.location": self.ssl_key_location})
+            if self.ssl_key_password:
+                cfg["ssl.key.password"] = self.ssl_key_password
         return cfg
+
+
+#: TLS alerts a broker sends when it refuses the client's certificate (mTLS), as OpenSSL words them. TLS 1.3 sends
+#: them after the handshake looked done, so librdkafka reports a transport failure (``_TRANSPORT``), not ``_SSL``.
+CLIENT_CERT_ALERTS = ("alert bad certificate", "alert certificate required", "alert unknown ca",
+                      "alert certificate unknown", "alert certificate expired", "alert certificate revoked",
+                      "alert unsupported certificate", "alert access denied")
+#: The name a client error gets when it is such a refusal (an error name of its own: see :func:`error_name`).
+CLIENT_CERT_REFUSED = "_SSL_CLIENT_CERTIFICATE_REFUSED"
+
+
+def client_cert_refused(text: str) -> bool:
+    """The client error's text says the broker refused this client's certificate (a TLS alert about it)."""
+    lowered = text.lower()
+    return any(alert in lowered for alert in CLIENT_CERT_ALERTS)
+
+
+def error_name(err: Any) -> str:
+    """A client error's name (``_TRANSPORT``...), or :data:`CLIENT_CERT_REFUSED` when its text says the broker refused
+    the client's certificate."""
+    return CLIENT_CERT_REFUSED if client_cert_refused(err.str()) else err.name()
 
 
 def connect_failure(err: Any, bootstrap: str, user: str | None) -> BomberConnectError | None:
@@ -154,9 +197,15 @@ def connect_failure(err: Any, bootstrap: str, user: str | None) -> BomberConnect
         return BomberConnectError("cannot connect to any broker of {bootstrap}: {reason}; check {servers}, the port, "
                                   "the network and {protocol}",
                                   {"servers": "bootstrap.servers", "protocol": "security.protocol"}, **facts)
+    if client_cert_refused(err.str()):
+        return BomberConnectError("the brokers of {bootstrap} refused this client's certificate: {reason}; check that "
+                                  "{cert} was signed by a CA the brokers trust and is not expired, and that {key} is "
+                                  "its key", {"cert": "ssl.certificate.location", "key": "ssl.key.location"}, **facts)
     if code == KafkaError._SSL:
-        return BomberConnectError("TLS handshake with {bootstrap} failed: {reason}; check {ca} and {protocol}",
-                                  {"ca": "ssl.ca.location", "protocol": "security.protocol"}, **facts)
+        return BomberConnectError("TLS handshake with {bootstrap} failed: {reason}; check {ca}, {protocol}, and with "
+                                  "mTLS that {cert} was signed by a CA the brokers trust and {key} is its key",
+                                  {"ca": "ssl.ca.location", "protocol": "security.protocol",
+                                   "cert": "ssl.certificate.location", "key": "ssl.key.location"}, **facts)
     if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED,
                 KafkaError.GROUP_AUTHORIZATION_FAILED):
         return BomberConnectError("not authorized on {bootstrap} as user {user!r}: {reason}; ask for the ACLs this "

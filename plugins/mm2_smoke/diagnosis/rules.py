@@ -259,9 +259,11 @@ def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) ->
                              "set the host, port and schema of connection 'kafka_connect' to a Connect worker's REST "
                              "listener (e.g. http://connect:8083)", 50))
     elif f.status.status in (401, 403):
-        out.append(Diagnosis(symptom, WORKER_DOWN, f"Connect REST refused the credentials (HTTP {f.status.status})",
-                             evidence, "set the login/password of Airflow connection 'kafka_connect' to a user "
-                             "allowed to read the Connect REST API", 50))
+        # The smoke test's own connection is refused: nothing about MM2 follows from it.
+        out.append(Diagnosis(symptom, SMOKE_SETUP, f"credentials refused by connection 'kafka_connect' (Connect REST "
+                             f"answered HTTP {f.status.status}): MM2's connector was not inspected", evidence,
+                             "set the login/password (or the bearer token in its extra) of Airflow connection "
+                             "'kafka_connect' to a user allowed to read the Connect REST API", 50))
     elif f.status.status != 200:
         out.append(Diagnosis(symptom, WORKER_DOWN, f"the Connect REST API fails (HTTP {f.status.status})", evidence,
                              "check the Connect worker's log (the REST call failed on the worker)", 60))
@@ -545,9 +547,10 @@ def diagnose_metrics(f: MetricsFacts, symptom: str = METRICS_UNAVAILABLE) -> lis
         return [Diagnosis(symptom, METRICS, "Prometheus is unreachable", f.prometheus.error or "",
                           "start Prometheus / check the prometheus connection", 96)]
     if f.prometheus.status in (401, 403):
-        return [Diagnosis(symptom, METRICS, f"Prometheus refused the credentials (HTTP {f.prometheus.status})",
-                          str(f.prometheus.body)[:200], "set the login/password of Airflow connection 'prometheus'",
-                          85)]
+        return [Diagnosis(symptom, SMOKE_SETUP, f"credentials refused by connection 'prometheus' (the metrics store "
+                          f"answered HTTP {f.prometheus.status}): nothing about MM2 was measured",
+                          str(f.prometheus.body)[:200], "set the login/password (or the bearer token in its extra) of "
+                          "Airflow connection 'prometheus'", 85)]
     if f.prometheus.status != 200 or not isinstance(f.prometheus.body, dict):
         what = f"HTTP {f.prometheus.status}" + ("" if isinstance(f.prometheus.body, dict) else ", not Prometheus' "
                                                  "JSON API")

@@ -106,12 +106,48 @@ def test_connection_errors_name_the_flags(tmp_path: Path) -> None:
     (KafkaError._RESOLVE, "cannot resolve a broker address of h:1: reason; check --bootstrap-servers (host:port)"),
     (KafkaError._ALL_BROKERS_DOWN, "cannot connect to any broker of h:1: reason; check --bootstrap-servers, the port, "
                                    "the network and --security-protocol"),
-    (KafkaError._SSL, "TLS handshake with h:1 failed: reason; check --ssl-ca-location and --security-protocol"),
+    (KafkaError._SSL, "TLS handshake with h:1 failed: reason; check --ssl-ca-location, --security-protocol, and with "
+                      "mTLS that --ssl-certificate-location was signed by a CA the brokers trust and --ssl-key-location "
+                      "is its key"),
     (KafkaError.TOPIC_AUTHORIZATION_FAILED, "not authorized on h:1 as user 'u': reason; ask for the ACLs this needs"),
 ])
 def test_client_errors_that_end_the_run_name_the_flags(code: int, text: str) -> None:
     cli = load_cli("bomber_common")
     assert connect_failure(KafkaError(code, "reason"), "h:1", "u").worded(cli.FLAG_NAMES) == text
+
+
+def test_a_refused_client_certificate_is_named_with_its_flags() -> None:
+    """TLS 1.3: the broker's alert about the client certificate comes as a transport failure (recorded text)."""
+    cli = load_cli("bomber_common")
+    reason = ("ssl://127.0.0.1:19692/bootstrap: Receive failed: error:0A000412:SSL routines::ssl/tls alert bad "
+              "certificate: SSL alert number 42 (after 1ms in state APIVERSION_QUERY)")
+    failure = connect_failure(KafkaError(KafkaError._TRANSPORT, reason), "h:1", None)
+    assert failure is not None and failure.worded(cli.FLAG_NAMES) == (
+        f"the brokers of h:1 refused this client's certificate: {reason}; check that --ssl-certificate-location was "
+        "signed by a CA the brokers trust and is not expired, and that --ssl-key-location is its key")
+    assert connect_failure(KafkaError(KafkaError._TRANSPORT, "Connection reset by peer"), "h:1", None) is None
+
+
+def test_client_certificate_flags_and_the_key_password_from_the_environment(producer_cli: ModuleType, tmp_path,
+                                                                            monkeypatch) -> None:
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("c")
+    key.write_text("k")
+    monkeypatch.setenv("MY_KEY_PASS", "key-secret")
+    args = producer_cli.build_parser().parse_args([
+        "--bootstrap-servers", "h:9093", "--security-protocol", "SSL", "--ssl-certificate-location", str(cert),
+        "--ssl-key-location", str(key), "--ssl-key-password-env", "MY_KEY_PASS"])
+    spec = producer_cli.cli.client_spec(args)
+    assert spec.config() == {"bootstrap.servers": "h:9093", "security.protocol": "SSL",
+                             "ssl.certificate.location": str(cert), "ssl.key.location": str(key),
+                             "ssl.key.password": "key-secret"}
+    assert "key-secret" not in repr(spec)
+    half = producer_cli.build_parser().parse_args([
+        "--bootstrap-servers", "h:9093", "--security-protocol", "SSL", "--ssl-certificate-location", str(cert)])
+    with pytest.raises(BomberInputError) as err:
+        producer_cli.cli.client_spec(half)
+    assert err.value.worded(producer_cli.cli.FLAG_NAMES) == (
+        "a client certificate needs both files: give --ssl-key-location too")
 
 
 def test_the_consumers_duration_stop_names_the_flag() -> None:

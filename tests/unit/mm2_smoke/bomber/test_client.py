@@ -55,7 +55,8 @@ def test_a_note_keeps_the_error_its_fields_and_its_code() -> None:
     noted = failure.with_note(" (last connection error: {x})")
     assert str(noted) == str(failure) + " (last connection error: {x})"
     assert noted.code == KafkaError._SSL and noted.fields == failure.fields
-    assert noted.worded({"ssl.ca.location": "--ca"}).endswith("check --ca and security.protocol (last connection "
+    assert noted.worded({"ssl.ca.location": "--ca"}).endswith("ssl.key.location is its key (last connection "
                                                                 "error: {x})")
+    assert "check --ca, security.protocol" in noted.worded({"ssl.ca.location": "--ca"})
     plain = RunError("a {literal} text").with_note("!")
     assert str(plain) == "a {literal} text!" and plain.code is None
