@@ -96,13 +96,14 @@ def _fmt(v: Any, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """The runbook's "Checklist Phase 1" with the measured values, then every check with its evidence."""
+def checklist_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The runbook's "Checklist Phase 1" rows of a report: ``(step, status, measured values)``; the Markdown report
+    and the Airflow view (``view_html``) both show these."""
     checks = report["checks"]
     counts = report["counts"]
     b = report.get("baseline") or {}
     e2e = report.get("e2e_latency_ms") or {}
-    rows = [
+    return [
         ("1.1 Messages produits", _status(checks, "messages_produced"),
          f"{_fmt(counts['delivered'])}/{_fmt(counts['produced'])} delivered, "
          f"{_fmt(counts['achieved_rate_msg_s'])} msg/s"),
@@ -122,6 +123,12 @@ def render_markdown(report: dict[str, Any]) -> str:
          f"Count: {_fmt(counts['received'])} (missing {_fmt(counts['missing'])}, "
          f"duplicates {_fmt(counts['duplicates'])})"),
     ]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The runbook's "Checklist Phase 1" with the measured values, then every check with its evidence."""
+    checks = report["checks"]
+    rows = checklist_rows(report)
     verdict = report["verdict"]
     end = {"GO": "GO pour Phase 2", "NOGO": "NOGO - diagnostic requis",
            "UNKNOWN": "UNKNOWN - could not measure, diagnostic requis"}[verdict]
