@@ -11,7 +11,7 @@ Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
 | `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, write/poll > 99 %; NOGO when write_total has not moved 30 s after production |
 | `step_1_3_latency_baseline` | 1.3 Latence baseline | avg < 100 ms, max < 500 ms, lag < 100 and not growing, offset commit max < 1000 ms |
 | `step_1_4_target_count` | 1.4 Consommation sur target | reads `source.<topic>` on `kafka_target` up to the end offsets seen at start; counts this run's messages by their tag: received, missing, duplicates |
-| `checklist` | Checklist Phase 1 | fills the checklist (JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict |
+| `checklist` | Checklist Phase 1 | fills the checklist (its XCom; JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict; extra link **Smoke test report** |
 
 **GO** → `go_for_phase_2` records the baseline as an event of the Asset `mm2_smoke_baseline`.
 **NOGO / UNKNOWN** → the branch runs one task of the `diagnose` group per symptom (the runbook's
@@ -20,6 +20,11 @@ topic over the Kafka admin API, throttling and quotas, Prometheus' own health); 
 findings (most likely cause first) into the report and fails the run, so the failure callback alerts
 (`alert_webhook` connection, Slack-compatible JSON; the task log when it is not defined). GO needs positive evidence: an empty
 PromQL result, NaN, a timeout or an unreachable service is UNKNOWN, never GO.
+
+**In the UI**: each run's tab **Smoke test report** (and the checklist task's extra link) shows the verdict, the
+filled checklist, every check, the counts and the ranked diagnoses; the DAG's tab **Smoke test history** the runs'
+verdicts and the baseline's trends (`/mm2-smoke`, the plugin `mm2_smoke_ui`). A run still not finished
+`deadline_minutes` (Param, default 10) after it was queued alerts through the same notifier.
 
 Connections: `kafka_source`, `kafka_target` (type `kafka`, librdkafka config in extra), `prometheus`
 (type `http`), `kafka_connect` (type `http`, the MM2 Connect REST API, for diagnostics), optional
@@ -35,6 +40,8 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
+from mm2_smoke_ui.smoke_deadline import deadline_alert
+from mm2_smoke_ui.smoke_links import SmokeReportLink
 
 from mm2_smoke import dag_layout as ids
 from mm2_smoke.diagnosis.rules import SYMPTOM_DOCS as DIAGNOSTIC_DOCS
@@ -47,6 +54,14 @@ BASELINE_ASSET = Asset(name=ids.BASELINE_ASSET_NAME, uri=ids.BASELINE_ASSET_URI)
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
 MAX_ACTIVE_RUNS = int(os.environ.get("MM2_SMOKE_MAX_ACTIVE_RUNS", "1"))
 ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
+#: The deadline Param's default: a run not finished this many minutes after it was queued alerts.
+DEADLINE_MINUTES = float(os.environ.get("MM2_SMOKE_DEADLINE_MINUTES") or 10)
+
+
+def _params() -> dict[str, Param]:
+    specs = param_specs()
+    specs["deadline_minutes"] = (DEADLINE_MINUTES, specs["deadline_minutes"][1])
+    return {name: Param(default, **schema) for name, (default, schema) in specs.items()}
 
 
 def _settings(raw: dict[str, Any]):
@@ -89,7 +104,8 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     doc_md=__doc__,
     tags=["mm2", "kafka", "smoke-test", "phase-1"],
     default_args={"owner": "kafka-platform", "retries": 1, "retry_delay": timedelta(seconds=10)},
-    params={name: Param(default, **schema) for name, (default, schema) in param_specs().items()},
+    params=_params(),
+    deadline=deadline_alert(DEADLINE_MINUTES),
     on_failure_callback=AlertNotifier(kind="failure"),
     on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
 )
@@ -101,7 +117,7 @@ def mm2_smoke_test() -> None:
         filter, the test topics); on a certain fault the run ends here (preflight_mode=fail_fast) and the checklist
         says why. A run that goes on records MM2's counters as they stand before production (runbook 1.1's "+100
         after sending" starts there). One task, not three: each task costs the scheduler a hop (about 1 s)."""
-        from mm2_smoke.hooks import ConnectHook
+        from mm2_smoke.hooks import connect_rest
         from mm2_smoke.preflight import run, validate_settings
         from mm2_smoke.step_1_2_replication import record_counters
 
@@ -109,7 +125,7 @@ def mm2_smoke_test() -> None:
         settings = validate_settings(dict(params or {}))
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=settings)  # the checklist's, should the rest fail
         prom = _prometheus()
-        outcome = run(prom, settings, ConnectHook(ids.CONNECT_CONN), _kafka(ids.SOURCE_CONN),
+        outcome = run(prom, settings, connect_rest(settings), _kafka(ids.SOURCE_CONN),
                       _kafka(ids.TARGET_CONN))
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcome.settings)
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcome.report())
@@ -129,13 +145,13 @@ def mm2_smoke_test() -> None:
 
         @task(task_id=ids.PRODUCE.name)  # a retry tags its messages apart (<run id>#try<n>): 1.4 never counts both
         def produce(settings: dict[str, Any]) -> dict[str, Any]:
-            from mm2_smoke.hooks import ConnectHook
+            from mm2_smoke.hooks import connect_rest
             from mm2_smoke.step_1_1_produce import produce_step
 
             ctx = get_current_context()
             return produce_step(_kafka(ids.SOURCE_CONN), _settings(settings), ctx["run_id"],
                                 f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
-                                target_hook=_kafka(ids.TARGET_CONN), connect=ConnectHook(ids.CONNECT_CONN))
+                                target_hook=_kafka(ids.TARGET_CONN), connect=connect_rest(settings))
 
         produced = produce(settings)
 
@@ -177,6 +193,7 @@ def mm2_smoke_test() -> None:
         return fill(get_current_context())
 
     report = checklist()
+    report.operator.operator_extra_links = (SmokeReportLink(),)  # "Smoke test report": the run's view
     [latency_baseline, on_target] >> report
 
     @task.branch(task_id=ids.ROUTE.name, retries=0)
@@ -211,7 +228,8 @@ def mm2_smoke_test() -> None:
 
         ti = get_current_context()["ti"]
         found = [d for task_id in diagnose.children for d in ti.xcom_pull(task_ids=task_id) or []]
-        conclude_nogo(ti.xcom_pull(task_ids=ids.CHECKLIST.id), found, time.time())
+        conclude_nogo(ti.xcom_pull(task_ids=ids.CHECKLIST.id), found, time.time(),
+                      push=lambda final: ti.xcom_push(key=ids.NOGO_REPORT_KEY, value=final))  # the view reads it
 
     branch = verdict(report)
     branch >> Label("GO") >> go_for_phase_2(report)

@@ -12,6 +12,7 @@ Airflow's task context is taken as a plain mapping (``ti``, ``params``, ``dag_ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,11 +190,14 @@ def baseline_event(report: dict[str, Any]) -> dict[str, Any]:
             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
 
 
-def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_at_s: float) -> None:
+def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_at_s: float,
+                  push: Callable[[dict[str, Any]], None] | None = None) -> None:
     """The ``nogo`` task: rank the diagnoses into the report, write it, fail the run naming the first cause.
 
     :param found: every diagnostic task's findings (``Diagnosis.to_dict()``).
     :param finished_at_s: now (seconds since the epoch), for the diagnosis time the report states.
+    :param push: called with the final report before the run fails (the DAG pushes it as the task's XCom
+        ``report``, which the Airflow view reads).
     :raises SmokeTestNogo: always (the run fails so that the failure callback alerts).
     """
     from mm2_smoke.diagnosis.rules import Diagnosis, honest, rank, setup_diagnoses
@@ -203,6 +207,8 @@ def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_
                                                 *(Diagnosis(**d) for d in found)]), report["checks"])]
     seconds = finished_at_s - datetime.fromisoformat(report["finished_at"]).timestamp()
     report = with_diagnoses(report, ranked, seconds)
+    if push is not None:
+        push(report)
     write_report(report)
     print(render_markdown(report))
     top = ranked[0] if ranked else {"cause": "no diagnosis", "action": "see the report"}

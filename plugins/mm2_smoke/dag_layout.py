@@ -19,6 +19,9 @@ ALERT_CONN = "alert_webhook"
 KAFKA_CONNS = (SOURCE_CONN, TARGET_CONN)
 HTTP_CONNS = (PROMETHEUS_CONN, CONNECT_CONN)
 
+#: Where Airflow's API server mounts the smoke-test view (the plugin ``mm2_smoke_ui``).
+VIEW_PREFIX = "/mm2-smoke"
+
 #: The Asset whose events carry each GO run's baseline (later-phase DAGs can be scheduled on it).
 BASELINE_ASSET_NAME = "mm2_smoke_baseline"
 BASELINE_ASSET_URI = "mm2-smoke://phase1/baseline"
@@ -57,3 +60,6 @@ CHECKLIST = TaskRef(None, "checklist")
 ROUTE = TaskRef(None, "verdict")
 GO = TaskRef(None, "go_for_phase_2")
 NOGO = TaskRef(None, "nogo")
+#: The ``nogo`` task's XCom key of the final report (with the ranked diagnoses); the ``checklist`` task's report is
+#: its return value. The Airflow view (``mm2_smoke_ui``) reads both.
+NOGO_REPORT_KEY = "report"

@@ -9,32 +9,71 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID
+from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID, VIEW_PREFIX
 from mm2_smoke.report import report_dir, safe_name
 
 log = logging.getLogger(__name__)
 
 
-def run_url(dag_id: str, run_id: str) -> str:
-    from urllib.parse import quote
 
+
+def _base_url() -> str:
     try:
         from airflow.configuration import conf
 
-        base = conf.get("api", "base_url", fallback="") or "http://localhost:8080"
+        return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
     except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to lose the alert
-        base = "http://localhost:8080"
-    return f"{base.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+        return "http://localhost:8080"
+
+
+def run_url(dag_id: str, run_id: str) -> str:
+    """The run's page in Airflow's UI."""
+    from urllib.parse import quote
+
+    return f"{_base_url()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def view_url(dag_id: str, run_id: str) -> str:
+    """The run's page of the smoke-test view: verdict, checklist, checks, counts, diagnoses."""
+    from urllib.parse import quote
+
+    return f"{_base_url()}{VIEW_PREFIX}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def _run_ids(context: dict[str, Any]) -> tuple[str, str]:
+    """``(dag_id, run_id)`` from a callback's context: a DagRun object (task and DAG callbacks) or the JSON of one
+    (a deadline's callback in the triggerer: ``{"dag_run": {"dag_id", "dag_run_id", ...}}``)."""
+    dag_run = context.get("dag_run")
+    if isinstance(dag_run, dict):
+        return (dag_run.get("dag_id") or DAG_ID, dag_run.get("dag_run_id") or dag_run.get("run_id") or "unknown-run")
+    dag_id = getattr(dag_run, "dag_id", None) or getattr(context.get("dag"), "dag_id", DAG_ID)
+    return dag_id, getattr(dag_run, "run_id", None) or context.get("run_id") or "unknown-run"
+
+
+def deadline_payload(context: dict[str, Any]) -> dict[str, Any]:
+    """The alert of a run that missed its deadline (still not finished ``deadline_minutes`` after it was queued)."""
+    dag_id, run_id = _run_ids(context)
+    dag_run = context.get("dag_run") if isinstance(context.get("dag_run"), dict) else {}
+    deadline = (context.get("deadline") or {}).get("deadline_time")
+    minutes = (dag_run.get("conf") or {}).get("deadline_minutes")
+    url = view_url(dag_id, run_id)
+    text = (f"MM2 smoke test LATE: {dag_id} run {run_id} is still {dag_run.get('state') or 'not finished'} at its "
+            f"deadline {deadline} (queued {dag_run.get('queued_at')}"
+            f"{f', deadline_minutes={minutes}' if minutes is not None else ''})\n{url}")
+    return {"text": text, "verdict": "LATE", "kind": "deadline", "dag_id": dag_id, "run_id": run_id,
+            "state": dag_run.get("state"), "queued_at": dag_run.get("queued_at"), "deadline": str(deadline),
+            "failed_checks": [], "diagnoses": [], "url": url, "airflow_url": run_url(dag_id, run_id), "report": None}
 
 
 def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, Any]:
-    """The alert of a run: verdict, failed checks, run id and link, from the run's report when it exists.
+    """The alert of a run: verdict, failed checks, run id and link (``url``: the run's smoke-test view;
+    ``airflow_url``: the run in Airflow), from the run's report when it exists.
 
-    :param kind: ``failure`` or ``success``.
+    :param kind: ``failure``, ``success`` or ``deadline`` (:func:`deadline_payload`).
     """
-    dag_run = context.get("dag_run")
-    dag_id = getattr(dag_run, "dag_id", None) or getattr(context.get("dag"), "dag_id", DAG_ID)
-    run_id = getattr(dag_run, "run_id", None) or context.get("run_id") or "unknown-run"
+    if kind == "deadline":
+        return deadline_payload(context)
+    dag_id, run_id = _run_ids(context)
     report: dict[str, Any] | None = None
     path = report_dir() / (safe_name(run_id) + ".json")
     try:
@@ -48,7 +87,7 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
     ]
     diagnoses = report.get("diagnoses", []) if report else []
     reason = context.get("reason") or ""
-    url = run_url(dag_id, run_id)
+    url = view_url(dag_id, run_id)
     lines = [f"MM2 smoke test {verdict}: {dag_id} run {run_id}"]
     lines += [f"- {c['step']} {c['name']}: {c['status']} ({c['reason'] or c['value']})" for c in failed[:10]]
     if not report:
@@ -62,8 +101,17 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
         "failed_checks": failed,
         "diagnoses": diagnoses,
         "url": url,
+        "airflow_url": run_url(dag_id, run_id),
         "report": str(path) if report else None,
     }
+
+
+def webhook_url(host: str, schema: str | None, port: int | None) -> str:
+    """The URL an ``http`` connection names, as the HTTP provider's hook builds it (a host with ``://`` is used as
+    it is; else ``<schema or http>://host[:port]``)."""
+    if "://" in host:
+        return host
+    return f"{schema or 'http'}://{host}" + (f":{port}" if port else "")
 
 
 class _ContextNotifier(BaseNotifier):
@@ -118,12 +166,48 @@ class AlertNotifier(_ContextNotifier):
     """Send the alert to the ``alert_webhook`` connection when it exists, else to the log.
 
     A webhook that fails is reported in the log with the alert text, so the alert is never lost silently.
+    Called (``notify``) by the DAG's callbacks, and awaited (``async_notify``) by a deadline's ``AsyncCallback`` in
+    the triggerer, which passes the run's context as ``context``.
+
+    :param kind: ``failure``, ``success`` or ``deadline``.
+    :param context: the context of an awaited call (Airflow passes it to the constructor).
     """
 
-    def __init__(self, http_conn_id: str = ALERT_CONN, kind: str = "failure") -> None:
-        super().__init__()
+    def __init__(self, http_conn_id: str = ALERT_CONN, kind: str = "failure",
+                 context: dict[str, Any] | None = None) -> None:
+        super().__init__(context=context)  # type: ignore[arg-type]
         self.http_conn_id = http_conn_id
         self.kind = kind
+
+    async def async_notify(self, context: Any) -> None:
+        """The same alert, without a blocking call: in the triggerer a synchronous connection lookup (even from a
+        thread) stalled its runner's messages for 80 s here ("event loop appears deadlocked"), so the connection is
+        read with ``aget_connection`` and the POST sent with ``httpx``'s async client."""
+        import time
+
+        import httpx
+        from airflow.sdk import BaseHook
+
+        t0 = time.monotonic()
+        payload = alert_payload(context, self.kind)
+        try:
+            conn = await BaseHook.aget_connection(self.http_conn_id)
+        except Exception:  # noqa: BLE001 - no webhook configured: log instead
+            log.error("%s", payload["text"])
+            return
+        t_conn = time.monotonic() - t0
+        try:
+            url = webhook_url(conn.host or "", conn.schema, conn.port)
+            headers = {"Content-Type": "application/json", **{str(k): str(v) for k, v in (conn.extra_dejson or {})
+                                                               .items() if not isinstance(v, dict | list)}}
+            auth = (conn.login, conn.password or "") if conn.login else None
+            async with httpx.AsyncClient(timeout=10) as client:
+                resp = await client.post(url, json=payload, headers=headers, auth=auth)
+            resp.raise_for_status()
+            log.info("alert sent to connection %r: HTTP %s (connection read in %.2f s, sent in %.2f s)",
+                     self.http_conn_id, resp.status_code, t_conn, time.monotonic() - t0 - t_conn)
+        except Exception as exc:  # noqa: BLE001
+            log.error("alert webhook %r failed (%s); the alert was:\n%s", self.http_conn_id, exc, payload["text"])
 
     def notify(self, context: Any) -> None:
         from airflow.sdk import BaseHook

@@ -97,6 +97,8 @@ class SmokeSettings:
     preflight_mode: str = "fail_fast"
     # Diagnostics
     mm2_principal: str = "User:mm2"
+    # Deadline (the DAG's DeadlineAlert; its default is the DAG file's MM2_SMOKE_DEADLINE_MINUTES, else this)
+    deadline_minutes: float = 10.0
 
     @property
     def naming(self) -> TopicNaming:
@@ -203,6 +205,9 @@ SETTINGS: tuple[Setting, ...] = (
             enum=("fail_fast", "warn", "off")),
     Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on both clusters (diagnostics check its ACLs "
             "and quotas), e.g. User:mm2.", "string"),
+    Setting("deadline_minutes", "Deadline (min)", "A run still not finished this many minutes after it was queued "
+            "alerts (the alert_webhook connection, else the log); default MM2_SMOKE_DEADLINE_MINUTES, else 10.",
+            "number", 0.1, 1440),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
