@@ -30,6 +30,7 @@ from typing import Any
 
 import psutil
 
+from mm2_smoke.dag_layout import VIEW_PREFIX
 from mm2_stack.airflow_run import DAG_ID, airflow_env
 from mm2_stack.config import REPO_ROOT, Ports, StackConfig, StackError
 
@@ -533,6 +534,11 @@ class AirflowServer:
         """The DAG's page in the UI."""
         return f"{self.url}/dags/{self.dag_id}"
 
+    def view_url(self) -> str:
+        """The smoke-test view of the DAG (the plugin ``mm2_smoke_ui`` under ``/mm2-smoke``): its runs' verdicts and
+        the baseline's trends; each run's report is one click away (and a tab of the run in the UI)."""
+        return f"{self.url}{VIEW_PREFIX}/dags/{self.dag_id}"
+
 
 # --- make ui --------------------------------------------------------------------------------------
 def _rel(path: Path) -> str:
@@ -590,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = "scheduled and triggered runs" if args.with_schedule else "runs only when triggered"
         print(f"\nAirflow UI: {server.url}  user: {server.user}  password: {server.password}\n"
               f"  DAG {DAG_ID} ({'paused' if paused else 'unpaused'}; {runs}): {server.dag_url()}\n"
+              f"  Smoke-test view (verdicts, checklists, trends): {server.view_url()}\n"
               f"  ready in {seconds:.0f} s. Password file: {_rel(server.home / PASSWORDS_FILE)}; "
               f"reports: {_rel(Path(os.environ.get('MM2_SMOKE_REPORT_DIR') or server.home / 'reports'))}; log: {_rel(server.log_path)}\n"
               f"  Ctrl-C stops Airflow.", flush=True)
