@@ -170,3 +170,75 @@ def capture_page(url: str, screenshot: Path, *, cookies: dict[str, str] | None =
     return PageCapture(url=url, missing=_missing(seen, wanted, wanted_items), scope_text=seen.get("scope") or "",
                        items=dict(seen.get("items") or {}), text=seen.get("text") or "", screenshot=screenshot,
                        html=html, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class ViewCapture:
+    """What :func:`capture_view` saw: the facts ``probe_js`` returned from the page (or from its frame), the
+    screenshot and the DOM beside it, and the seconds from the browser's start to the screenshot."""
+
+    url: str
+    facts: Any
+    frame_url: str
+    screenshot: Path
+    html: Path
+    seconds: float
+
+
+def capture_view(url: str, screenshot: Path, *, cookies: dict[str, str] | None, wait_selector: str, probe_js: str,
+                 frame_url_part: str = "", timeout_s: float = 60, window: tuple[int, int] = (1400, 1000),
+                 full_page: bool = True, chromium: str = CHROMIUM) -> ViewCapture:
+    """Open ``url`` in headless Chromium, wait for ``wait_selector`` (in the page, or in the frame whose URL contains
+    ``frame_url_part``: a plugin's view in Airflow's UI is an iframe), evaluate ``probe_js`` there (a JS function of
+    no argument returning plain data: the test's DOM facts), and save a screenshot of the page and its DOM.
+
+    :raises BrowserError: Chromium is missing or failed, the page could not be opened, or ``wait_selector`` never
+        showed (the screenshot is saved first).
+    """
+    require_chromium(chromium)
+    screenshot = Path(screenshot)
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    html = screenshot.with_suffix(".html")
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(url))
+    t0 = time.monotonic()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS), headless=True)
+            try:
+                context = browser.new_context(viewport={"width": window[0], "height": window[1]})
+                if cookies:
+                    context.add_cookies([{"name": k, "value": v, "url": origin + "/"} for k, v in cookies.items()])
+                page = context.new_page()
+                page.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
+                target = page
+                deadline = time.monotonic() + timeout_s
+                if frame_url_part:
+                    while True:
+                        frame = next((f for f in page.frames if frame_url_part in f.url), None)
+                        if frame is not None or time.monotonic() > deadline:
+                            break
+                        page.wait_for_timeout(POLL_MS)
+                    if frame is None:
+                        page.screenshot(path=screenshot, type="png")
+                        raise BrowserError(url, f"no frame of {frame_url_part!r} in the page; frames: "
+                                           f"{[f.url for f in page.frames]}")
+                    target = frame
+                try:
+                    target.wait_for_selector(wait_selector, timeout=max(1.0, deadline - time.monotonic()) * 1000)
+                except PlaywrightTimeoutError:
+                    page.screenshot(path=screenshot, type="png")
+                    html.write_text(page.content())
+                    raise BrowserError(url, f"{wait_selector!r} not shown after {timeout_s:.0f} s; page text: "
+                                       f"{page.inner_text('body')[:1500]}") from None
+                if frame_url_part:  # the UI's page around the frame: let its layout settle
+                    page.wait_for_timeout(1000)
+                facts = target.evaluate(probe_js)
+                page.screenshot(path=screenshot, type="png", full_page=full_page)
+                seconds = time.monotonic() - t0
+                html.write_text(target.content())
+                frame_url = target.url
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise BrowserError(url, f"Chromium ({chromium}) via Playwright: {exc}") from exc
+    return ViewCapture(url=url, facts=facts, frame_url=frame_url, screenshot=screenshot, html=html, seconds=seconds)
