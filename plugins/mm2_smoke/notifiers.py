@@ -65,6 +65,15 @@ def deadline_payload(context: dict[str, Any]) -> dict[str, Any]:
             "failed_checks": [], "diagnoses": [], "url": url, "airflow_url": run_url(dag_id, run_id), "report": None}
 
 
+def deadline_applies(context: dict[str, Any]) -> bool:
+    """False when the run had already finished when its deadline was found missed: Airflow 3.3 drops a run's
+    deadlines when it succeeds, not when it fails, so a NOGO run (failed within seconds, already alerted by the
+    failure callback) would otherwise be announced LATE ``deadline_minutes`` later."""
+    dag_run = context.get("dag_run")
+    state = dag_run.get("state") if isinstance(dag_run, dict) else getattr(dag_run, "state", None)
+    return str(getattr(state, "value", state) or "").lower() not in ("success", "failed")
+
+
 def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, Any]:
     """The alert of a run: verdict, failed checks, run id and link (``url``: the run's smoke-test view;
     ``airflow_url``: the run in Airflow), from the run's report when it exists.
@@ -188,6 +197,9 @@ class AlertNotifier(_ContextNotifier):
         import httpx
         from airflow.sdk import BaseHook
 
+        if self.kind == "deadline" and not deadline_applies(context):
+            log.info("deadline of %s passed after the run had finished: no alert", _run_ids(context)[1])
+            return
         t0 = time.monotonic()
         payload = alert_payload(context, self.kind)
         try:
@@ -212,6 +224,9 @@ class AlertNotifier(_ContextNotifier):
     def notify(self, context: Any) -> None:
         from airflow.sdk import BaseHook
 
+        if self.kind == "deadline" and not deadline_applies(context):
+            log.info("deadline of %s passed after the run had finished: no alert", _run_ids(context)[1])
+            return
         try:
             BaseHook.get_connection(self.http_conn_id)
         except Exception:  # noqa: BLE001 - no webhook configured: log instead

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from mm2_smoke import notifiers
-from mm2_smoke.notifiers import AlertNotifier, alert_payload, view_url, webhook_url
+from mm2_smoke.notifiers import AlertNotifier, alert_payload, deadline_applies, view_url, webhook_url
 from tests.support.webhook import AlertReceiver
 
 RUN = "manual__2026-12-02T17:39:12.070130+00:00"
@@ -68,3 +68,23 @@ def test_webhook_url_as_the_http_hook_builds_it(host, schema, port, url) -> None
 
 def test_module_keeps_its_public_names() -> None:
     assert {"AlertNotifier", "LogNotifier", "WebhookNotifier", "alert_payload"} <= set(dir(notifiers))
+
+
+def test_a_run_finished_before_its_deadline_is_not_announced_late(monkeypatch) -> None:
+    # Airflow 3.3 keeps a failed run's deadline (it prunes them on success only): a NOGO run, already alerted by the
+    # failure callback, must not be announced LATE when its deadline passes.
+    finished = {**DEADLINE_CONTEXT, "dag_run": {**DEADLINE_CONTEXT["dag_run"], "state": "failed"}}
+    assert deadline_applies(DEADLINE_CONTEXT) and not deadline_applies(finished)
+    assert deadline_applies({"dag_run": {"state": "queued"}})
+
+    from airflow.sdk import BaseHook
+
+    async def aget_connection(conn_id: str):
+        raise AssertionError("no alert, so no connection lookup")
+
+    monkeypatch.setattr(BaseHook, "aget_connection", staticmethod(aget_connection))
+
+    async def awaited() -> None:
+        await AlertNotifier(kind="deadline", context=finished)
+
+    asyncio.run(awaited())
