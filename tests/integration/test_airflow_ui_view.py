@@ -201,6 +201,10 @@ def test_run_views_show_the_verdict_the_checklist_and_the_first_diagnosis(runs: 
     assert go["counts"]["received"] == str(c["received"]) == str(SmokeSettings().num_messages)
     assert go["checks"] == [x["name"] for x in report["checks"]]
     assert go["diagnoses"] == []
+    # The checklist task's extra link (computed by the worker, kept in XCom) goes to the same page.
+    links = airflow_api.server.api("GET", airflow_api._run_path(runs.go) + "/taskInstances/checklist/links")
+    assert links["extra_links"]["Smoke test report"].endswith(
+        f"/mm2-smoke/dags/{DAG}/runs/{urllib.parse.quote(runs.go, safe='')}"), links
 
     nogo = _run_view(airflow_api, runs.nogo, "NOGO", record_number)
     stored = runs.reports[runs.nogo]
