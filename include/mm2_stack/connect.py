@@ -198,8 +198,56 @@ def use_rules(config: StackConfig, rules: Path) -> None:
     tmp.replace(target)
 
 
+#: MirrorMaker 2's dedicated mode (``connect-mirror-maker.sh``): its main class.
+DEDICATED_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
+
+
+def dedicated_properties(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
+    """``mm2.properties`` of MirrorMaker 2 in dedicated mode: the same three connectors' settings as on Connect
+    (:func:`mm2_connectors`), as ``clusters`` and a ``source->target`` flow; the reverse flow off, its heartbeats
+    too (else MM2 runs a herder writing to source). Its clients authenticate as ``mm2`` (the JAAS line in this 0600
+    file, or ``mm2``'s key store). No REST API: ``dedicated.mode.enable.internal.rest`` stays off."""
+    naming = config.naming
+    src, tgt = naming.source_alias, naming.target_alias
+    by_kind = mm2_connectors(naming, config.topics_regex, config.refresh_topics_s,
+                             {side: config.bootstrap(side) for side in CLUSTERS}, {})
+    flow: dict[str, str] = {}
+    skip = {"connector.class", "source.cluster.alias", "target.cluster.alias", "key.converter", "value.converter",
+            "header.converter"}
+    for cfg in by_kind.values():
+        flow.update({k: v for k, v in cfg.items() if k not in skip and not k.startswith(("source.cluster.",
+                                                                                         "target.cluster."))})
+    security = mm2_security(config)
+    if config.client_auth != "mtls":
+        security["sasl.jaas.config"] = jaas("mm2", passwords["mm2"], config.sasl_mechanism)
+    props = {"clusters": f"{src}, {tgt}",
+             f"{src}.bootstrap.servers": config.bootstrap("source"), f"{tgt}.bootstrap.servers": config.bootstrap("target"),
+             f"{src}->{tgt}.enabled": "true", f"{tgt}->{src}.enabled": "false",
+             f"{tgt}->{src}.emit.heartbeats.enabled": "false",
+             **{f"{src}->{tgt}.{k}": v for k, v in flow.items()},
+             # The herder's worker (its internal topics mm2-*.<source>.internal and group <source>-mm2, on target).
+             "config.storage.replication.factor": "1", "offset.storage.replication.factor": "1",
+             "status.storage.replication.factor": "1", "offset.flush.interval.ms": "5000"}
+    for side in (src, tgt):
+        props.update({f"{side}.{k}": v for k, v in security.items()})
+    if config.names_formats:
+        props[f"{src}->{tgt}.metric.names.formats"] = config.names_formats
+    return props
+
+
 def start(config: StackConfig, passwords: dict[str, str]) -> int:
+    """Start MirrorMaker 2 with the JMX exporter agent: as connectors' host, a Connect distributed worker (its
+    connectors are created over REST: :func:`create_connectors`), or in dedicated mode the MirrorMaker process."""
     d = config.run_dir / "connect"
+    if config.mm2_mode == "dedicated":
+        write_properties(d / "mm2.properties", dedicated_properties(config, passwords))
+        if not rules_in_use(config).exists():
+            use_rules(config, config.rules_file)
+        agent = (f"-javaagent:{config.jars_dir / JMX_EXPORTER_JAR}="
+                 f"127.0.0.1:{config.ports.jmx_exporter}:{rules_in_use(config)}")
+        argv = java_argv(config, config.connect_heap_mb, DEDICATED_MAIN, str(d / "mm2.properties"), "--clusters",
+                         config.naming.target_alias, agent=agent, log=proc.log_file(config, "connect"))
+        return proc.spawn(config, "connect", argv, output=proc.out_file(config, "connect"))
     write_properties(d / "worker.properties", worker_properties(config, passwords))
     write_properties(d / "mm2-secrets.properties", {"jaas": jaas("mm2", passwords["mm2"], config.sasl_mechanism)})
     if not rules_in_use(config).exists():  # a restart keeps the rules swapped in live (`mm2_stack metrics`)
@@ -240,6 +288,29 @@ def rest(config: StackConfig, method: str, path: str, body: Any = None, timeout_
 
 def connector_path(name: str) -> str:
     return "/connectors/" + urllib.parse.quote(name, safe="")
+
+
+def exporter_probe(config: StackConfig) -> str | None:
+    """None when MM2's JMX exporter serves the MirrorSourceConnector task's metrics (dedicated mode's readiness: it
+    has no REST API to ask), else why not."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{config.ports.jmx_exporter}/metrics", timeout=5) as resp:
+            page = resp.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return f"the JMX exporter does not answer: {exc}"
+    if "MirrorSourceConnector" not in page or "source_record_poll" not in page.replace("-", "_"):
+        return "the JMX exporter does not export the MirrorSourceConnector task's metrics yet"
+    return None
+
+
+def ready_probe(config: StackConfig) -> str | None:
+    """None when MM2 is up: its connectors and tasks RUNNING (Connect REST), or in dedicated mode its source task's
+    metrics exported."""
+    if config.mm2_mode == "dedicated":
+        return exporter_probe(config)
+    return rest_probe(config) or connectors_probe(config)
 
 
 def rest_probe(config: StackConfig) -> str | None:

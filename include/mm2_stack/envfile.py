@@ -11,12 +11,13 @@ from mm2_stack.config import StackConfig
 from mm2_stack.kafka import client_config
 
 
-def http_connection(config: StackConfig, service: str, port: int) -> dict[str, object]:
+def http_connection(config: StackConfig, service: str, port: int, passwords: dict[str, str] | None = None
+                    ) -> dict[str, object]:
     """The ``http`` connection of one of the stack's HTTP services: its host, port and schema; with basic auth, the
     login/password and the stack's CA in ``extra.verify`` (the HTTP provider hands it to ``requests``)."""
     fields: dict[str, object] = {"conn_type": "http", "host": "127.0.0.1", "port": port,
                                  "schema": webauth.base_url(config, service).split(":", 1)[0]}
-    creds = webauth.credentials(config, service)
+    creds = webauth.credentials(config, service, passwords)
     if creds:
         fields.update({"login": creds[0], "password": creds[1], "extra": {"verify": str(config.ca_file)}})
     return fields
@@ -32,8 +33,8 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
     env = {
         "AIRFLOW_CONN_KAFKA_SOURCE": conn(conn_type="kafka", extra=client_config(config, "source", "smoke", passwords)),
         "AIRFLOW_CONN_KAFKA_TARGET": conn(conn_type="kafka", extra=client_config(config, "target", "smoke", passwords)),
-        "AIRFLOW_CONN_PROMETHEUS": conn(**http_connection(config, "prometheus", ports.prometheus)),
-        "AIRFLOW_CONN_KAFKA_CONNECT": conn(**http_connection(config, "connect", ports.connect_rest)),
+        "AIRFLOW_CONN_PROMETHEUS": conn(**http_connection(config, "prometheus", ports.prometheus, passwords)),
+        "AIRFLOW_CONN_KAFKA_CONNECT": conn(**http_connection(config, "connect", ports.connect_rest, passwords)),
         # For Kafka's own tools (kafka-producer-perf-test, console consumer): `java -cp "$KAFKA_TOOLS_CLASSPATH" ...`
         "KAFKA_TOOLS_CLASSPATH": config.classpath,
         # The runbook's shell variables.

@@ -247,8 +247,8 @@ def restart_failed_tasks(config: StackConfig) -> None:
 def heal_connect_down(config: StackConfig) -> None:
     if proc.running_pid(config, "connect") is None:
         connect.start(config, load_passwords(config))
-        proc.wait_until(config, "connect", lambda: connect.rest_probe(config), config.ready_timeout_s,
-                        "the Connect REST API")
+        proc.wait_until(config, "connect", lambda: connect.ready_probe(config) if config.mm2_mode == "dedicated"
+                        else connect.rest_probe(config), config.ready_timeout_s, "MM2 up again")
 
 
 def heal_topic_excluded(config: StackConfig) -> None:
@@ -382,6 +382,8 @@ def heal(config: StackConfig, name: str, settle_timeout_s: float = 150) -> float
 def settle(config: StackConfig, timeout_s: float = 150) -> None:
     """Wait until connectors and tasks run, the remote topic exists, metrics flow and latency is back down."""
     def connectors() -> str | None:
+        if config.mm2_mode == "dedicated":  # no REST: MM2's source task exported again
+            return connect.exporter_probe(config)
         restart_failed_tasks(config)
         return connect.connectors_probe(config)
 

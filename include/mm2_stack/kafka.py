@@ -307,7 +307,11 @@ def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) ->
             *allow("mm2", Res.TOPIC, "mm2-", Pat.PREFIXED, *write_side),
             *allow("mm2", Res.TOPIC, "heartbeats", Pat.LITERAL, *write_side),
             *allow("mm2", Res.GROUP, "mm2-", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
+            # MM2's dedicated mode: its herder's worker group is `<source alias>-mm2`.
+            *allow("mm2", Res.GROUP, naming.source_alias + "-mm2", Pat.LITERAL, Op.READ, Op.DESCRIBE),
             *allow("mm2", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE),
+            # The smoke test sees when MM2 last emitted a heartbeat (list offsets: DESCRIBE only).
+            *allow("smoke", Res.TOPIC, "heartbeats", Pat.LITERAL, Op.DESCRIBE),
             # The smoke test reads the remote test topics.
             *allow("smoke", Res.TOPIC, naming.remote_prefix, Pat.PREFIXED, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
             *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),

@@ -36,7 +36,7 @@ def status(config: StackConfig) -> list[PartStatus]:
     probes = {
         "source": lambda: kafka.metadata_probe(config, "source", passwords),
         "target": lambda: kafka.metadata_probe(config, "target", passwords),
-        "connect": lambda: connect.connectors_probe(config),
+        "connect": lambda: connect.ready_probe(config),
         config.metrics_store: lambda: metrics_store.target_probe(config),
     }
     result = []
@@ -156,8 +156,7 @@ def _start_parts(config: StackConfig, parts: Sequence[str]) -> dict[str, float]:
                     "broker metadata over SASL_SSL")
         elif part == "connect":
             connect.start(config, passwords)
-            _settle(config, part, lambda: connect.rest_probe(config) or connect.connectors_probe(config), timeout,
-                    "MM2 connectors and tasks RUNNING")
+            _settle(config, part, lambda: connect.ready_probe(config), timeout, "MM2 connectors and tasks RUNNING")
         else:
             metrics_store.start(config)
             _settle(config, part, lambda: metrics_store.target_probe(config) or metrics_store.contract_probe(config),
@@ -222,12 +221,18 @@ def _build(config: StackConfig) -> dict[str, float]:
     timings["brokers"] = time.monotonic() - t0
     kafka.setup_security_and_topics(config, passwords)
 
-    _say("starting Kafka Connect with MirrorMaker 2...")
-    connect.start(config, passwords)
-    proc.wait_until(config, "connect", lambda: connect.rest_probe(config), timeout, "the Connect REST API")
-    connect.create_connectors(config)
-    proc.wait_until(config, "connect", lambda: connect.connectors_probe(config), timeout,
-                    "MM2 connectors and tasks RUNNING")
+    if config.mm2_mode == "dedicated":
+        _say("starting MirrorMaker 2 in dedicated mode...")
+        connect.start(config, passwords)
+        proc.wait_until(config, "connect", lambda: connect.exporter_probe(config), timeout,
+                        "MirrorMaker 2's source task metrics on its JMX exporter")
+    else:
+        _say("starting Kafka Connect with MirrorMaker 2...")
+        connect.start(config, passwords)
+        proc.wait_until(config, "connect", lambda: connect.rest_probe(config), timeout, "the Connect REST API")
+        connect.create_connectors(config)
+        proc.wait_until(config, "connect", lambda: connect.connectors_probe(config), timeout,
+                        "MM2 connectors and tasks RUNNING")
     timings["connect"] = time.monotonic() - t0
     store = config.metrics_store
     proc.wait_until(config, store, lambda: metrics_store.target_probe(config), timeout,

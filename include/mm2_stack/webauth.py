@@ -26,11 +26,12 @@ def base_url(config: StackConfig, service: str) -> str:
     return f"{config.connect_scheme}://127.0.0.1:{config.ports.connect_rest}"
 
 
-def credentials(config: StackConfig, service: str) -> tuple[str, str] | None:
-    """The basic-auth user and password of ``service`` (None when it has no auth)."""
+def credentials(config: StackConfig, service: str, passwords: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The basic-auth user and password of ``service`` (None when it has no auth); ``passwords`` default: the
+    stack's secrets file."""
     if _auth(config, service) != "basic":
         return None
-    return HTTP_USER, load_passwords(config)[service]
+    return HTTP_USER, (passwords or load_passwords(config))[service]
 
 
 def ssl_context(config: StackConfig) -> ssl.SSLContext:

@@ -77,6 +77,8 @@ class ChainState:
     :param source_topic: the test topic; ``source_topic_exists`` on the source cluster (None: could not look).
     :param remote_topic: the test topic as mirrored; ``remote_topic_exists`` on the target (None: could not look).
     :param kafka_errors: why a cluster could not be asked, by cluster.
+    :param kafka_refusals: a cluster that refused the smoke test's own connection (credentials, client certificate,
+        CA, address): what to fix, naming the setting and the Airflow connection, by cluster.
     """
 
     connector: str
@@ -87,6 +89,7 @@ class ChainState:
     remote_topic: str = ""
     remote_topic_exists: bool | None = None
     kafka_errors: dict[str, str] = field(default_factory=dict)
+    kafka_refusals: dict[str, str] = field(default_factory=dict)
 
 
 def _connect_reached(state: ChainState) -> bool:
@@ -100,8 +103,9 @@ def connector_findings(state: ChainState) -> list[Finding]:
     name, answer = state.connector, state.status
     path = f"GET /connectors/{name}/status"
     if answer.status is None:
-        return [Finding("connector", Status.UNKNOWN, False, f"not inspected: Connect REST could not be asked "
-                        f"({answer.error}); the run goes on, the metrics decide", path)]
+        why = answer.error if (answer.error or "").startswith("not inspected") else \
+            f"not inspected: Connect REST could not be asked ({answer.error})"
+        return [Finding("connector", Status.UNKNOWN, False, f"{why}; the run goes on, the metrics decide", path)]
     if answer.status == 404 and isinstance(answer.body, dict) and "error_code" in answer.body:
         return [Finding("connector", Status.NOGO, True, f"the MirrorSourceConnector {name} is not deployed on the "
                         f"Connect cluster: nothing can replicate the test topic; create it (PUT /connectors/<name>/"
@@ -150,6 +154,73 @@ def worker_down(state: ChainState) -> Finding:
                    "is not running; start the Connect worker (its process, service or pod), then read its log",
                    f"GET {connector_path(state.connector)}/status: {state.status.error}; metric contract: no series "
                    "fresh", "unreachable", "RUNNING")
+
+
+#: MirrorMaker's heartbeats topic on the target cluster (``DefaultReplicationPolicy.heartbeatsTopic()``).
+HEARTBEATS_TOPIC = "heartbeats"
+
+
+def heartbeat_age_s(target: Any, now_ms: float, timeout_s: float = 5) -> tuple[float | None, str]:
+    """How old the newest record of MM2's heartbeats topic on target is, in seconds (Kafka's ListOffsets with the
+    max-timestamp spec: DESCRIBE on the topic is enough), or ``(None, why not)``.
+
+    :param target: a :class:`~mm2_smoke.hooks.SmokeKafkaHook` of the target cluster.
+    :param now_ms: this host's clock, in epoch milliseconds.
+    """
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    try:
+        admin = target.admin(**{"socket.timeout.ms": int(timeout_s * 1000), "log_level": 0})
+        md = admin.list_topics(topic=HEARTBEATS_TOPIC, timeout=timeout_s).topics.get(HEARTBEATS_TOPIC)
+        if md is None or md.error is not None or not md.partitions:
+            return None, f"topic {HEARTBEATS_TOPIC} on target: {md.error.str() if md and md.error else 'absent'}"
+        asks = {TopicPartition(HEARTBEATS_TOPIC, p): OffsetSpec.max_timestamp() for p in md.partitions}
+        newest = max(f.result().timestamp for f in admin.list_offsets(asks, request_timeout=timeout_s).values())
+    except Exception as exc:  # noqa: BLE001 - no witness, with its reason
+        return None, f"{type(exc).__name__}: {exc}"
+    if newest < 0:
+        return None, f"topic {HEARTBEATS_TOPIC} on target holds no record"
+    return max(0.0, (now_ms - newest) / 1000), ""
+
+
+def mm2_silent(state: ChainState, heartbeat: tuple[float | None, str], max_age_s: float) -> Finding | None:
+    """MM2's exporter answers nothing fresh and its newest heartbeat on target is older than ``max_age_s``: two
+    outputs of MM2 silent, so it is not running (certain). None when the heartbeat is recent or cannot be read (one
+    silence alone is no proof: the exporter or its scrape may be what is down)."""
+    age, why = heartbeat
+    if age is None or age <= max_age_s:
+        return None
+    rest = "" if state.status.status is not None else f"; Connect REST: {state.status.error}"
+    return Finding("mm2_process", Status.NOGO, True, f"MirrorMaker 2 is not running: none of its series is fresh in "
+                   f"the metrics store and its newest heartbeat on target ({HEARTBEATS_TOPIC}) is {age:.0f} s old "
+                   f"(more than {max_age_s:g} s){rest}; start MM2 (its process, service or pod), then read its log",
+                   f"metric contract: no series fresh; {HEARTBEATS_TOPIC} newest record {age:.0f} s old",
+                   f"heartbeat {age:.0f} s old", f"heartbeat <= {max_age_s:g} s old")
+
+
+#: Connect's connector states (the ``status`` attribute of ``connector-metrics``, lower case as exported).
+CONNECTOR_STATES = ("running", "paused", "stopped", "failed", "unassigned", "restarting")
+
+
+def exported_status_findings(states: list[str], selector: str) -> list[Finding]:
+    """Connector state from the exporter's ``connector-metrics`` status series, for when Connect REST cannot say
+    (dedicated mode): a connector not running is certain.
+
+    :param states: the states that have a current series at 1 ([] when the exporter has none: nothing to say).
+    :param selector: the connector selector, as the message names it.
+    """
+    bad = [st for st in states if st != "running"]
+    if bad:
+        return [Finding("connector", Status.NOGO, True, f"the MirrorSourceConnector (connector=~{selector!r}) is "
+                        f"{', '.join(b.upper() for b in bad)} by its exported connector-metrics status: resume or "
+                        "restart it (dedicated mode: restart MirrorMaker)", f"connector-metrics status: {', '.join(bad)}",
+                        ", ".join(b.upper() for b in bad), "RUNNING")]
+    if states:
+        return [Finding("connector", Status.GO, True, f"the MirrorSourceConnector (connector=~{selector!r}) is RUNNING "
+                        "by its exported connector-metrics status", "connector-metrics status: running", "RUNNING",
+                        "RUNNING")]
+    return []
 
 
 def filter_findings(state: ChainState) -> list[Finding]:
@@ -201,13 +272,19 @@ def topic_findings(state: ChainState, topic_missing: str = "create") -> list[Fin
         # nor count (target), so no GO could come of it; stopping now says why in seconds instead of after the waits.
         # A refusal of the smoke test's own connection (credentials, name, TLS) is left to step 1.1, which names the
         # setting to fix.
+        refusal = state.kafka_refusals.get(cluster)
+        if refusal:
+            # The smoke test's own connection is refused: certain that no run can produce (or count) until it is
+            # fixed, and never a fault of MM2; stopping now says so in seconds, with the setting to fix.
+            out.append(Finding(f"{cluster}_cluster", Status.UNKNOWN, True, f"the smoke test's own connection to the "
+                               f"{cluster} cluster is refused: {refusal}; nothing was produced: fix it and rerun",
+                               f"{cluster} metadata: {error}", "refused", "answers a metadata request"))
+            continue
         silent = not any(w in error for w in OWN_CONNECTION_ERRORS)
-        what = (f"the {cluster} cluster does not answer the smoke test's metadata request ({error}): the run could "
-                f"not produce or count there; check the {cluster} brokers and the Airflow connection of that cluster"
-                if silent else f"the {cluster} cluster refused the smoke test's own connection ({error}): check the "
-                f"Airflow connection of that cluster (credentials, client certificate, CA, address)")
-        out.append(Finding(f"{cluster}_cluster", Status.UNKNOWN, silent, what, f"{cluster} metadata",
-                           "no answer" if silent else "refused", "answers a metadata request"))
+        out.append(Finding(f"{cluster}_cluster", Status.UNKNOWN, silent, f"the {cluster} cluster does not answer the "
+                           f"smoke test's metadata request ({error}): the run could not produce or count there; check "
+                           f"the {cluster} brokers and the Airflow connection of that cluster", f"{cluster} metadata",
+                           "no answer", "answers a metadata request"))
     return out
 
 
@@ -234,23 +311,46 @@ def read(connect: Any, source: Any | None, target: Any | None, settings: SmokeSe
     config = connect.get_json(connector_path(name) + "/config") if with_config and status.status == 200 else None
     exists: dict[str, bool | None] = {}
     errors: dict[str, str] = {}
+    refusals: dict[str, str] = {}
     for cluster, hook, topic in (("source", source, settings.source_topic), ("target", target, settings.remote_topic)):
         if hook is None:
             continue
-        client_errors: list[str] = []
+        client_errors: list[Any] = []
         admin = None
         try:
-            admin = hook.admin(**{"socket.timeout.ms": 5000,
-                                  "error_cb": lambda err, seen=client_errors: seen.append(error_name(err))})
+            admin = hook.admin(**{"socket.timeout.ms": 5000, "error_cb": client_errors.append})
             md = admin.list_topics(timeout=5)
             exists[cluster] = topic in md.topics
         except Exception as exc:  # noqa: BLE001 - a cluster that cannot be asked is a finding, not a crash
             if admin is not None:
                 admin.poll(0.2)  # serve the client's error callbacks: they tell a refusal from silence
-            codes = sorted(set(client_errors))
+            codes = sorted({error_name(e) for e in client_errors})
             errors[cluster] = f"{type(exc).__name__}: {exc}" + (f" (client errors: {', '.join(codes)})" if codes else "")
+            refusal = own_connection_refusal(client_errors, hook)
+            if refusal:
+                refusals[cluster] = refusal
     return ChainState(name, status, config, settings.source_topic, exists.get("source"), settings.remote_topic,
-                      exists.get("target"), errors)
+                      exists.get("target"), errors, refusals)
+
+
+def own_connection_refusal(client_errors: list[Any], hook: Any) -> str:
+    """What to fix when the client errors say the cluster refused the smoke test's own connection (credentials, client
+    certificate, CA, an unknown host), naming the setting and the Airflow connection; '' when they do not say so (a
+    silent cluster)."""
+    from mm2_smoke.bomber.client import connect_failure
+
+    try:
+        config = hook.client_config()
+    except Exception:  # noqa: BLE001 - the connection itself is the problem; the validation said so already
+        config = {}
+    bootstrap, user = str(config.get("bootstrap.servers", "?")), config.get("sasl.username")
+    for err in client_errors:
+        if not any(w in error_name(err) for w in OWN_CONNECTION_ERRORS):
+            continue
+        failure = connect_failure(err, bootstrap, user)
+        if failure is not None:
+            return f"{failure} (in the extra of Airflow connection {getattr(hook, 'kafka_config_id', '?')!r})"
+    return ""
 
 
 #: MirrorSourceTask's config key listing its partitions (``MirrorSourceConfig.TASK_TOPIC_PARTITIONS``).
@@ -276,5 +376,5 @@ def certain_fault(connect: Any, settings: SmokeSettings) -> str | None:
     """The words of a certain fault of the source connector or its tasks, read now (None when there is none, or when
     Connect REST cannot say): what a wait checks between its looks."""
     fault = next((f for f in connector_findings(read(connect, None, None, settings, with_config=False))
-                  if f.certain and f.status is not Status.GO), None)
+                  if f.certain and f.status is Status.NOGO), None)
     return f"{fault.check}: {fault.message}" if fault else None

@@ -179,6 +179,37 @@ class ConnectHook(_ReadOnlyHttpHook):
     default_timeout_s = 5.0
 
 
+#: Why Connect REST is not read when MM2 runs in dedicated mode.
+DEDICATED_NO_REST = ("not inspected: MM2 runs in dedicated mode (mm2_mode=dedicated), which serves no public Connect "
+                     "REST API")
+
+
+class NoConnectRest:
+    """Stands in for :class:`ConnectHook` where MM2 has no Connect REST API to ask (``mm2_mode=dedicated``): every
+    answer is "not asked", with why, so each diagnostic that needs REST says "not inspected" and the others run.
+
+    :param reason: why REST is not read (shown in findings and diagnoses).
+    """
+
+    http_conn_id = None
+
+    def __init__(self, reason: str = DEDICATED_NO_REST) -> None:
+        self.reason = reason
+
+    def get_json(self, endpoint: str, params: dict[str, Any] | None = None) -> HttpAnswer:
+        return HttpAnswer(None, error=self.reason)
+
+
+def connect_rest(settings: Any) -> ConnectHook | NoConnectRest:
+    """The Connect REST client of a run: the ``kafka_connect`` connection, or :class:`NoConnectRest` when MM2 runs in
+    dedicated mode.
+
+    :param settings: the run's settings (a :class:`~mm2_smoke.settings.SmokeSettings` or its dict).
+    """
+    mode = settings.get("mm2_mode", "connect") if isinstance(settings, dict) else settings.mm2_mode
+    return NoConnectRest() if mode == "dedicated" else ConnectHook(CONNECT_CONN)
+
+
 class SmokeKafkaHook(KafkaBaseHook):
     """confluent-kafka clients built from a provider ``kafka`` connection (librdkafka config in extra).
 

@@ -381,6 +381,11 @@ class Queries:
         """Max offset commit time per connector, in ms."""
         return aggregate("max", self._task(self.names.offset_commit_max_time_ms), by="connector")
 
+    def connector_in_state(self, state: str) -> str:
+        """1 when the selected connector's exported ``connector-metrics`` status is ``state`` now (empty otherwise)."""
+        status = self.names.connector_status
+        return aggregate("max", series(status.name, self._connector, Match("status", "=", state), *status.matches))
+
     # Alert conditions (mm2_smoke.alert_rules): the runbook's NOGO, with the settings table's thresholds.
     def replication_stalled(self, window_s: int) -> str:
         """The MirrorSourceConnector is not running, or its tasks polled records but wrote none in ``window_s``.

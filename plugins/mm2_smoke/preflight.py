@@ -45,7 +45,8 @@ def validate_settings(params: dict[str, Any]) -> dict[str, Any]:
     from mm2_smoke.hooks import check_connections
 
     settings = from_params(params).to_dict()
-    problems, postures = check_connections(layout.KAFKA_CONNS, layout.HTTP_CONNS)
+    http = tuple(c for c in layout.HTTP_CONNS if c != layout.CONNECT_CONN or settings["mm2_mode"] != "dedicated")
+    problems, postures = check_connections(layout.KAFKA_CONNS, http)
     if problems:
         raise SetupError(problems)
     for p in postures:
@@ -322,6 +323,12 @@ def decide(mode: str, findings: Sequence[Finding]) -> tuple[str, bool]:
     return ("WARN" if bad else Status.GO.value), True
 
 
+def exported_states(prom: Prometheus, s: SmokeSettings) -> list[str]:
+    """The connector states whose exported status series is 1 now, for the run's profile and selector."""
+    queries = s.queries
+    return [st for st in chain.CONNECTOR_STATES if prom.query(queries.connector_in_state(st)).value == 1]
+
+
 def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source: Any = None,
         target: Any = None) -> Outcome:
     """The ``preflight`` task: the metric contract (profile resolved), the chain's state (unless ``preflight_mode``
@@ -354,8 +361,17 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
         findings.append(created)
     if state is not None:
         findings += chain.findings(state, s.test_topic_missing)
-        if contract.status is not Status.GO and not contract.fresh_any and state.status.status is None:
-            findings.insert(1, chain.worker_down(state))
+        if state.status.status is None and contract.fresh_any:  # Connect REST cannot say: the exported status can
+            findings += chain.exported_status_findings(exported_states(prom, s.with_profile(contract.profile)),
+                                                       s.connector_regex)
+        if contract.status is not Status.GO and not contract.fresh_any:
+            if state.status.status is None and s.mm2_mode == "connect":
+                findings.insert(1, chain.worker_down(state))
+            elif target is not None:  # the second witness: MM2's heartbeats on target
+                silent = chain.mm2_silent(state, chain.heartbeat_age_s(target, time.time() * 1000),
+                                          s.heartbeat_max_age_s)
+                if silent is not None:
+                    findings.insert(1, silent)
     status, proceed = decide(s.preflight_mode, findings)
     return Outcome(status, findings, round(time.monotonic() - t0, 3), proceed,
                    s.with_profile(contract.profile).to_dict(), contract)

@@ -95,6 +95,8 @@ class SmokeSettings:
     poke_interval_s: float = 2.0
     # Pre-flight
     preflight_mode: str = "fail_fast"
+    mm2_mode: str = "connect"
+    heartbeat_max_age_s: float = 60.0
     # Diagnostics
     mm2_principal: str = "User:mm2"
     # Deadline (the DAG's DeadlineAlert; its default is the DAG file's MM2_SMOKE_DEADLINE_MINUTES, else this)
@@ -203,6 +205,13 @@ SETTINGS: tuple[Setting, ...] = (
             "(metrics missing, MM2 connector absent, paused or failed, test topic filtered out, scrape down), 'warn' "
             "reports it and runs the runbook anyway, 'off' skips the chain checks.", "string",
             enum=("fail_fast", "warn", "off")),
+    Setting("mm2_mode", "MM2 deployment", "'connect': MM2's connectors on a Kafka Connect cluster, whose REST API "
+            "(connection kafka_connect) the pre-flight and diagnostics read; 'dedicated': connect-mirror-maker "
+            "(no public REST API): connector and task state come from the exported status series, and "
+            "kafka_connect is not used.", "string", enum=("connect", "dedicated")),
+    Setting("heartbeat_max_age_s", "Max heartbeat age (s)", "When MM2's metrics are all silent, a newest record on "
+            "the target's heartbeats topic older than this, in seconds, says MM2 is not running (it emits one every "
+            "emit.heartbeats.interval.seconds; the smoke user needs DESCRIBE on that topic).", "number", 5, 86_400),
     Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on both clusters (diagnostics check its ACLs "
             "and quotas), e.g. User:mm2.", "string"),
     Setting("deadline_minutes", "Deadline (min)", "A run still not finished this many minutes after it was queued "

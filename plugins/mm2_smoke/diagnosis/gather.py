@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from mm2_smoke import chain
 from mm2_smoke.diagnosis import rules as dg
 from mm2_smoke.settings import SmokeSettings
 
@@ -101,13 +102,19 @@ def mm2_bootstrap(config: Any, hooks: dict[str, Any]) -> dict[str, dg.BootstrapP
     return out
 
 
-def cluster_answers(hook: Any, timeout_s: float = 5.0) -> str:
-    """A Kafka metadata request to a cluster through the smoke test's connection: '' when it answered, else why."""
+def cluster_answer(hook: Any, timeout_s: float = 5.0) -> tuple[str, str]:
+    """A Kafka metadata request to a cluster through the smoke test's connection: ``(why it did not answer, what to
+    fix when the cluster refused the smoke test's own connection)``, ``('', '')`` when it answered."""
+    errors: list[Any] = []
+    admin = None
     try:
-        hook.admin(**{"socket.timeout.ms": int(timeout_s * 1000)}).list_topics(timeout=timeout_s)
-        return ""
+        admin = hook.admin(**{"socket.timeout.ms": int(timeout_s * 1000), "error_cb": errors.append})
+        admin.list_topics(timeout=timeout_s)
+        return "", ""
     except Exception as exc:  # noqa: BLE001 - the answer is the finding
-        return f"{type(exc).__name__}: {exc}"[:300]
+        if admin is not None:
+            admin.poll(0.2)  # serve the error callbacks: they tell a refusal from silence
+        return f"{type(exc).__name__}: {exc}"[:300], chain.own_connection_refusal(errors, hook)
 
 
 def connector_diagnostic(connect: Any, source: Any, settings: SmokeSettings, target: Any = None
@@ -122,34 +129,47 @@ def connector_diagnostic(connect: Any, source: Any, settings: SmokeSettings, tar
         path = f"connectors/{quote(name, safe='')}"
         status = connect.get_json(path + "/status")
         config = connect.get_json(path + "/config") if status.status is not None else dg.HttpAnswer(None)
+        # Whether each cluster answers the smoke test at all comes first: a cluster that refuses the smoke test's own
+        # connection is not asked anything else (each ask would only wait for its timeout).
+        answers = {side: cluster_answer(hook) for side, hook in (("source", source), ("target", target))
+                   if hook is not None}
+        silent = {side: why for side, (why, refused) in answers.items() if why and not refused}
+        refusals = {side: refused for side, (_why, refused) in answers.items() if refused}
         exists, messages, err = None, None, None
-        try:
-            consumer = source.consumer(**{"group.id": "mm2-smoke-diagnostics", "enable.auto.commit": False})
+        acls, acl_error = None, f"not read: {refusals.get('source')}"
+        if "source" not in refusals:
             try:
-                md = consumer.list_topics(settings.source_topic, timeout=10)
-                meta = md.topics.get(settings.source_topic)
-                exists = meta is not None and meta.error is None
-                if exists:
-                    messages = 0
-                    for p in meta.partitions:
-                        low, high = consumer.get_watermark_offsets(TopicPartition(settings.source_topic, p), timeout=10)
-                        messages += high - low
-                else:
-                    err = str(meta.error) if meta is not None else "absent"
-            finally:
-                consumer.close()
-        except Exception as exc:  # noqa: BLE001
-            err = f"{type(exc).__name__}: {exc}"
+                consumer = source.consumer(**{"group.id": "mm2-smoke-diagnostics", "enable.auto.commit": False})
+                try:
+                    md = consumer.list_topics(settings.source_topic, timeout=10)
+                    meta = md.topics.get(settings.source_topic)
+                    exists = meta is not None and meta.error is None
+                    if exists:
+                        messages = 0
+                        for p in meta.partitions:
+                            low, high = consumer.get_watermark_offsets(TopicPartition(settings.source_topic, p),
+                                                                       timeout=10)
+                            messages += high - low
+                    else:
+                        err = str(meta.error) if meta is not None else "absent"
+                finally:
+                    consumer.close()
+            except Exception as exc:  # noqa: BLE001
+                err = f"{type(exc).__name__}: {exc}"
+            try:
+                acls, acl_error = _acls(source.admin(), settings.mm2_principal, "source")
+            except Exception as exc:  # noqa: BLE001 - not inspected, said so
+                acls, acl_error = None, (f"describe ACLs of {settings.mm2_principal} on source: "
+                                         f"{type(exc).__name__}: {exc}")
         bootstrap = mm2_bootstrap(config, {"source": source, "target": target}) if config.status == 200 else {}
-        silent = {side: why for side, hook in (("source", source), ("target", target))
-                  if hook is not None and (why := cluster_answers(hook))}
-        try:
-            acls, acl_error = _acls(source.admin(), settings.mm2_principal, "source")
-        except Exception as exc:  # noqa: BLE001 - not inspected, said so
-            acls, acl_error = None, f"describe ACLs of {settings.mm2_principal} on source: {type(exc).__name__}: {exc}"
+        target_answers = target is not None and not answers.get("target", ("", ""))[0]
+        # MM2's heartbeats are the witness where Connect REST cannot say (dedicated mode, REST unreachable).
+        age, age_error = (chain.heartbeat_age_s(target, time.time() * 1000) if target_answers and
+                          status.status is None else (None, "not read"))
         return dg.diagnose_connector(dg.ConnectorFacts(name, status, config, settings.source_topic, exists,
                                                        messages, err, settings.mm2_principal, acls, acl_error,
-                                                       bootstrap, silent))
+                                                       bootstrap, silent, age, age_error,
+                                                       settings.heartbeat_max_age_s, refusals))
 
     return safely(dg.REPLICATION_STOPPED, body)
 
@@ -319,15 +339,15 @@ def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] |
     :param run: what the run's steps found that a diagnostic reads (:func:`mm2_smoke.checklist.duplicate_run_facts`).
     """
     from mm2_smoke import dag_layout as ids
-    from mm2_smoke.hooks import ConnectHook, PrometheusHook, SmokeKafkaHook
+    from mm2_smoke.hooks import PrometheusHook, SmokeKafkaHook, connect_rest
     from mm2_smoke.settings import from_params
 
     s = from_params(settings)
     if symptom == dg.REPLICATION_STOPPED:
-        return connector_diagnostic(ConnectHook(ids.CONNECT_CONN), SmokeKafkaHook(ids.SOURCE_CONN), s,
+        return connector_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN), s,
                                     SmokeKafkaHook(ids.TARGET_CONN))
     if symptom == dg.WRITES_FAILING:
-        return writes_diagnostic(ConnectHook(ids.CONNECT_CONN), SmokeKafkaHook(ids.TARGET_CONN), s)
+        return writes_diagnostic(connect_rest(s), SmokeKafkaHook(ids.TARGET_CONN), s)
     if symptom == dg.LATENCY_HIGH:
         return latency_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), SmokeKafkaHook(ids.SOURCE_CONN),
                                   SmokeKafkaHook(ids.TARGET_CONN), s)
@@ -336,6 +356,6 @@ def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] |
     if symptom == dg.METRICS_UNAVAILABLE:
         return metrics_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), s)
     if symptom == dg.DUPLICATES_ON_TARGET:
-        return duplicates_diagnostic(ConnectHook(ids.CONNECT_CONN), SmokeKafkaHook(ids.SOURCE_CONN),
+        return duplicates_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN),
                                      SmokeKafkaHook(ids.TARGET_CONN), s, run or {})
     raise ValueError(f"unknown symptom {symptom!r}: use one of {', '.join(dg.SYMPTOMS)}")

@@ -219,6 +219,13 @@ class ConnectorFacts:
     bootstrap: dict[str, BootstrapProbe] = field(default_factory=dict)
     #: clusters that did not answer a metadata request of the smoke test: side -> the error.
     silent_clusters: dict[str, str] = field(default_factory=dict)
+    #: age in seconds of MM2's newest heartbeat on target (None: not read), and why it could not be read.
+    heartbeat_age_s: float | None = None
+    heartbeat_error: str = ""
+    #: heartbeats older than this say MM2 is not running (the ``heartbeat_max_age_s`` setting).
+    heartbeat_max_age_s: float = 60.0
+    #: clusters that refused the smoke test's own connection: side -> what to fix (setting, Airflow connection).
+    refused_clusters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -243,13 +250,23 @@ class BootstrapProbe:
 def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) -> list[Diagnosis]:
     """Why MM2 does not read the test topic: worker down, connector missing/paused/failed, topics config."""
     out: list[Diagnosis] = []
-    if f.status.status is None:
+    stale_heartbeat = f.heartbeat_age_s is not None and f.heartbeat_age_s > f.heartbeat_max_age_s
+    if f.status.status is None and (f.status.error or "").startswith("not inspected"):
+        # No Connect REST to ask (dedicated mode): MM2's heartbeats on target are the witness that can say.
+        if stale_heartbeat:
+            return [Diagnosis(symptom, WORKER_DOWN, "MirrorMaker 2 is not running: its newest heartbeat on target is "
+                              f"{f.heartbeat_age_s:.0f} s old", f"heartbeats on target: newest record "
+                              f"{f.heartbeat_age_s:.0f} s old (> {f.heartbeat_max_age_s:g} s); {f.status.error}",
+                              "start MirrorMaker 2 (its process, service or pod), then read its log", 95)]
+    elif f.status.status is None:
         return [Diagnosis(symptom, WORKER_DOWN, "the Kafka Connect worker running MM2 is unreachable",
                           f"Connect REST GET /connectors/{f.connector}/status: {f.status.error}",
                           "start the Connect worker (its process, service or pod), then check its log", 95)]
     connect_404 = isinstance(f.status.body, dict) and "error_code" in f.status.body
     evidence = f"GET /connectors/{f.connector}/status: HTTP {f.status.status} {str(f.status.body)[:200]}"
-    if f.status.status == 404 and connect_404:
+    if f.status.status is None:
+        pass  # REST not inspected (dedicated mode), heartbeats recent: the other facts below still speak
+    elif f.status.status == 404 and connect_404:
         out.append(Diagnosis(symptom, WORKER_DOWN, f"connector {f.connector} is not deployed on the Connect cluster",
                              "Connect REST answered 404 for its status",
                              f"create the MM2 connector {f.connector} (PUT /connectors/<name>/config)", 90))
@@ -297,6 +314,10 @@ def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) ->
             out.append(Diagnosis(symptom, TOPICS_CONFIG, f"the test topic does not match topics={cfg.get('topics')!r}",
                                  f"connector config topics={cfg.get('topics')!r}",
                                  f"add the test topic (or its prefix) to topics of {f.connector}", 88))
+    for side, refusal in f.refused_clusters.items():
+        out.append(Diagnosis(symptom, SMOKE_SETUP, f"the {side} cluster refused the smoke test's own connection: "
+                             "nothing about MM2 follows from it", refusal, "fix that Airflow connection (the setting "
+                             "named), then rerun", 97))
     for side, why in f.silent_clusters.items():
         probe = f.bootstrap.get(side)
         tcp = ("; its port accepts TCP connections (a hung broker: process stopped, GC, disk)"
@@ -311,7 +332,7 @@ def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) ->
                              f"check the {side} brokers (process, log, GC, disk, network); MM2 cannot replicate "
                              "until they answer", 92))
     for side, probe in f.bootstrap.items():
-        if side in f.silent_clusters:
+        if side in f.silent_clusters or side in f.refused_clusters:
             continue
         if probe.none_answers:
             differs = probe.ours and set(probe.ours.split(",")) != set(probe.servers.split(","))
@@ -348,9 +369,14 @@ def diagnose_connector(f: ConnectorFacts, symptom: str = REPLICATION_STOPPED) ->
     if out:
         return out
     tasks = f.status.body.get("tasks", []) if isinstance(f.status.body, dict) else []
-    inspected = [f"Connect REST status of {f.connector}: {f.status.body['connector']['state']}, "
-                 + (", ".join(f"task {t['id']} {t['state']}" for t in tasks) or "no task")]
-    not_inspected = []
+    inspected, not_inspected = [], []
+    if isinstance(f.status.body, dict) and "connector" in f.status.body:
+        inspected.append(f"Connect REST status of {f.connector}: {f.status.body['connector']['state']}, "
+                         + (", ".join(f"task {t['id']} {t['state']}" for t in tasks) or "no task"))
+    else:
+        not_inspected.append(f"the connector's state ({f.status.error or f'HTTP {f.status.status}'})")
+    if f.heartbeat_age_s is not None:
+        inspected.append(f"MM2's heartbeats on target (newest {f.heartbeat_age_s:.0f} s old)")
     if f.config.status == 200 and isinstance(f.config.body, dict):
         inspected.append(f"its topics filter (the test topic {f.source_topic} matches)")
     else:
