@@ -44,6 +44,8 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
         "KAFKA_PASS": passwords["smoke"],
         "KAFKA_CA": str(config.ca_file),
     }
+    if config.mm2_mode == "dedicated":  # no Connect REST API: runs take Param mm2_mode=dedicated, no kafka_connect
+        del env["AIRFLOW_CONN_KAFKA_CONNECT"]
     if config.client_auth == "mtls":  # the bombers' client-certificate flags read these (their key's password too)
         env.update({"KAFKA_USER": "", "KAFKA_PASS": "", "KAFKA_CERT": str(config.client_cert("smoke")),
                     "KAFKA_KEY": str(config.client_key("smoke")), "KAFKA_KEY_PASS": passwords["smoke-key"]})

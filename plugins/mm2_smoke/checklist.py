@@ -141,7 +141,7 @@ def _pre_checks(params: dict[str, Any], validated: dict[str, Any] | None, proble
     except SettingsError as exc:
         checks.append(unknown("pre", "settings", "valid Params", layout.PREFLIGHT.id, f"invalid Param: {exc}",
                               Gap.OWN_SETUP))
-    conns = ", ".join(layout.KAFKA_CONNS + layout.HTTP_CONNS)
+    conns = ", ".join(layout.KAFKA_CONNS + layout.http_conns((validated or params).get("mm2_mode")))
     if problems:
         checks.append(unknown("pre", "connections", f"{conns} defined and complete", "Airflow connections",
                               " | ".join(problems), Gap.OWN_SETUP))
@@ -157,7 +157,8 @@ def fill(context: Any) -> dict[str, Any]:
     from mm2_smoke.report import build_report, render_markdown, write_report
 
     ti = context["ti"]
-    problems, postures = check_connections(layout.KAFKA_CONNS, layout.HTTP_CONNS)
+    mode = dict(context["params"]).get("mm2_mode")
+    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(mode))
     pre = _pre_checks(dict(context["params"]),
                       ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETTINGS_KEY), problems)
     settings = run_settings(context)

@@ -19,6 +19,11 @@ ALERT_CONN = "alert_webhook"
 KAFKA_CONNS = (SOURCE_CONN, TARGET_CONN)
 HTTP_CONNS = (PROMETHEUS_CONN, CONNECT_CONN)
 
+
+def http_conns(mm2_mode: str | None) -> tuple[str, ...]:
+    """The ``http`` connections a run needs: MM2 in dedicated mode has no Connect REST API (no ``kafka_connect``)."""
+    return tuple(c for c in HTTP_CONNS if c != CONNECT_CONN or mm2_mode != "dedicated")
+
 #: Where Airflow's API server mounts the smoke-test view (the plugin ``mm2_smoke_ui``).
 VIEW_PREFIX = "/mm2-smoke"
 

@@ -45,8 +45,7 @@ def validate_settings(params: dict[str, Any]) -> dict[str, Any]:
     from mm2_smoke.hooks import check_connections
 
     settings = from_params(params).to_dict()
-    http = tuple(c for c in layout.HTTP_CONNS if c != layout.CONNECT_CONN or settings["mm2_mode"] != "dedicated")
-    problems, postures = check_connections(layout.KAFKA_CONNS, http)
+    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(settings["mm2_mode"]))
     if problems:
         raise SetupError(problems)
     for p in postures:

@@ -89,6 +89,8 @@ def test_dedicated_mode_runs_the_same_flow_from_mm2_properties() -> None:
     assert props["target->source.emit.heartbeats.enabled"] == "false"
     assert props["source->target.topics"] == c.topics_regex
     assert props["source->target.refresh.topics.interval.seconds"] == "5"
+    assert props["source->target.offset.flush.interval.ms"] == "5000"  # a worker setting: the flow's prefix
+    assert "offset.flush.interval.ms" not in props
     assert props["source.sasl.mechanism"] == props["target.sasl.mechanism"] == "SCRAM-SHA-512"
     assert 'username="mm2"' in props["target.sasl.jaas.config"]
     assert not any(k.endswith("connector.class") for k in props)
@@ -99,3 +101,14 @@ def test_the_rogue_certificate_is_signed_by_another_ca(tmp_path: Path) -> None:
 
     cert, key = make_rogue_client_cert(tmp_path, "smoke")
     assert cert.read_text().startswith("-----BEGIN CERTIFICATE") and "PRIVATE KEY" in key.read_text()
+
+
+def test_dedicated_mode_has_no_connect_connection_and_mtls_gives_the_bombers_their_certificate() -> None:
+    from mm2_smoke import dag_layout
+
+    c = config(MM2_STACK_MM2_MODE="dedicated", MM2_STACK_CLIENT_AUTH="mtls")
+    env = envfile.airflow_env(c, PASSWORDS)
+    assert "AIRFLOW_CONN_KAFKA_CONNECT" not in env
+    assert env["KAFKA_CERT"].endswith("smoke.pem") and env["KAFKA_KEY_PASS"] == "pk" and env["KAFKA_PASS"] == ""
+    assert dag_layout.http_conns("dedicated") == ("prometheus",)
+    assert dag_layout.http_conns("connect") == dag_layout.http_conns(None) == ("prometheus", "kafka_connect")
