@@ -277,7 +277,7 @@ def test_bad_prometheus_stops_a_fail_fast_run_before_producing(live_stack, bad_h
 
 # --- Connect REST answers (read by the diagnostics of a failed run) -------------------------------
 @pytest.mark.parametrize(("status", "words"), [
-    ("401", ["refused the credentials", "kafka_connect"]),
+    ("401", ["credentials refused by connection 'kafka_connect'", "login/password"]),
     ("404", ["does not point at a Kafka Connect REST API", "kafka_connect"]),
     ("500", ["Connect REST API fails (HTTP 500)", "worker's log"]),
 ])
