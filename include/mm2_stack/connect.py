@@ -226,10 +226,11 @@ def dedicated_properties(config: StackConfig, passwords: dict[str, str]) -> dict
              f"{tgt}->{src}.emit.heartbeats.enabled": "false",
              **{f"{src}->{tgt}.{k}": v for k, v in flow.items()},
              # The herder's worker (its internal topics mm2-*.<source>.internal and group <source>-mm2, on target).
-             # MM2 passes only a few top-level worker settings (the *.storage.* ones); the others take the flow's
-             # prefix: commit source offsets every 5 s, as on Connect (offset-commit metrics soon after records).
+             # MM2 builds a flow's worker from its target cluster's settings (`<target>.` stripped) and a few
+             # top-level ones (*.storage.*, converters): commit source offsets every 5 s, as on Connect
+             # (offset-commit metrics soon after records; a top-level or flow-prefixed setting is ignored).
              "config.storage.replication.factor": "1", "offset.storage.replication.factor": "1",
-             "status.storage.replication.factor": "1", f"{src}->{tgt}.offset.flush.interval.ms": "5000"}
+             "status.storage.replication.factor": "1", f"{tgt}.offset.flush.interval.ms": "5000"}
     for side in (src, tgt):
         props.update({f"{side}.{k}": v for k, v in security.items()})
     if config.names_formats:

@@ -125,7 +125,7 @@ def http_conn(port: int, **extra: object) -> str:
 
 
 #: Step 1.2's stall rule and timeout, shortened where a case does not need the runbook's.
-SHORT_WAITS = {"write_stall_timeout_s": 10, "replication_timeout_s": 20}
+SHORT_WAITS = {"write_stall_timeout_s": 5, "replication_timeout_s": 10}
 
 
 def run(live_stack, home: Path, case: str, conf: dict | None = None, env: dict[str, str] | None = None,

@@ -89,7 +89,7 @@ def test_dedicated_mode_runs_the_same_flow_from_mm2_properties() -> None:
     assert props["target->source.emit.heartbeats.enabled"] == "false"
     assert props["source->target.topics"] == c.topics_regex
     assert props["source->target.refresh.topics.interval.seconds"] == "5"
-    assert props["source->target.offset.flush.interval.ms"] == "5000"  # a worker setting: the flow's prefix
+    assert props["target.offset.flush.interval.ms"] == "5000"  # a worker setting: the target cluster's prefix
     assert "offset.flush.interval.ms" not in props
     assert props["source.sasl.mechanism"] == props["target.sasl.mechanism"] == "SCRAM-SHA-512"
     assert 'username="mm2"' in props["target.sasl.jaas.config"]
