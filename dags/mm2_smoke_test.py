@@ -35,6 +35,7 @@ its default the runbook's.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -54,6 +55,9 @@ BASELINE_ASSET = Asset(name=ids.BASELINE_ASSET_NAME, uri=ids.BASELINE_ASSET_URI)
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
 MAX_ACTIVE_RUNS = int(os.environ.get("MM2_SMOKE_MAX_ACTIVE_RUNS", "1"))
 ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
+#: `airflow dags test` (Airflow 3.3.2) fails a successful run while pruning the DAG's deadlines ("'dict' object has no
+#: attribute 'hex'", measured in CI): the deadline is declared for scheduled and triggered runs only.
+UNDER_DAGS_TEST = sys.argv[1:3] == ["dags", "test"]
 #: The deadline Param's default: a run not finished this many minutes after it was queued alerts.
 DEADLINE_MINUTES = float(os.environ.get("MM2_SMOKE_DEADLINE_MINUTES") or 10)
 
@@ -105,7 +109,7 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     tags=["mm2", "kafka", "smoke-test", "phase-1"],
     default_args={"owner": "kafka-platform", "retries": 1, "retry_delay": timedelta(seconds=10)},
     params=_params(),
-    deadline=deadline_alert(DEADLINE_MINUTES),
+    deadline=None if UNDER_DAGS_TEST else deadline_alert(DEADLINE_MINUTES),
     on_failure_callback=AlertNotifier(kind="failure"),
     on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
 )
