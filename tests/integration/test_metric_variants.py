@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.parse
 
@@ -23,7 +22,8 @@ import pytest
 
 from mm2_stack import connect, faults, stack, webauth
 from mm2_stack.airflow_run import airflow_env, dags_test, ensure_db
-from mm2_stack.config import METRICS_RULES, PACKAGE_DIR, REPO_ROOT, Ports, StackConfig
+from mm2_stack.config import METRICS_RULES, PACKAGE_DIR, StackConfig
+from tests.support.variants import variant_config
 
 pytestmark = pytest.mark.integration
 
@@ -116,13 +116,7 @@ VARIANTS = {
 def test_a_variant_chain_is_go_with_its_profile_detected(name: str, live_stack: StackConfig, tmp_path_factory,
                                                          record_number) -> None:
     knobs, profile, confs = VARIANTS[name]
-    environ = {**os.environ, **knobs, "MM2_STACK_DIR": str(REPO_ROOT / ".stack-variants" / name),
-               "MM2_STACK_PORT_OFFSET": str(live_stack.ports.source_broker - Ports().source_broker + 400)}
-    config = StackConfig.from_env(environ)
-    config.root.mkdir(parents=True, exist_ok=True)
-    if not (config.root / "jars").exists():  # one jar cache (per Kafka version) for every stack
-        (live_stack.root / "jars").mkdir(parents=True, exist_ok=True)
-        (config.root / "jars").symlink_to(live_stack.root / "jars")
+    config = variant_config(live_stack, name, knobs, 400)
     t0 = time.monotonic()
     try:
         timings = stack.up(config)

@@ -26,9 +26,10 @@ import time
 import pytest
 
 from mm2_stack import faults, stack
-from mm2_stack.airflow_run import DagRunResult, airflow_env, dags_test, ensure_db
-from mm2_stack.config import REPO_ROOT, Ports, StackConfig, load_passwords
+from mm2_stack.airflow_run import DagRunResult, airflow_env, dags_test, ensure_db, read_env_file
+from mm2_stack.config import REPO_ROOT, StackConfig, load_passwords
 from tests.integration.test_metric_variants import _panels_without_data
+from tests.support.variants import variant_config
 
 pytestmark = pytest.mark.integration
 
@@ -80,28 +81,11 @@ def _bombers(config: StackConfig, env_file: dict[str, str], mtls: bool) -> list[
     return outs
 
 
-def _env_file(config: StackConfig) -> dict[str, str]:
-    import shlex
-
-    out = {}
-    for line in config.env_file.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            out[key] = shlex.split(value)[0] if value else ""
-    return out
-
-
 @pytest.mark.parametrize("name", list(SECURED))
 def test_a_secured_chain_is_go_names_refused_credentials_and_is_nogo_when_mm2_stops(
         name: str, live_stack: StackConfig, tmp_path_factory, record_number) -> None:
     knobs, conf = SECURED[name]
-    environ = {**os.environ, **knobs, "MM2_STACK_DIR": str(REPO_ROOT / ".stack-variants" / name),
-               "MM2_STACK_PORT_OFFSET": str(live_stack.ports.source_broker - Ports().source_broker + 600)}
-    config = StackConfig.from_env(environ)
-    config.root.mkdir(parents=True, exist_ok=True)
-    if not (config.root / "jars").exists():  # one jar cache (per Kafka version) for every stack
-        (live_stack.root / "jars").mkdir(parents=True, exist_ok=True)
-        (config.root / "jars").symlink_to(live_stack.root / "jars")
+    config = variant_config(live_stack, name, knobs, 600)
     runs: list[tuple[str, DagRunResult]] = []
     t0 = time.monotonic()
     try:
@@ -162,7 +146,7 @@ def test_a_secured_chain_is_go_names_refused_credentials_and_is_nogo_when_mm2_st
             assert "credentials refused by connection 'kafka_connect'" in rows["connector"]["reason"], rows
             assert not any(r["status"] == "NOGO" for r in creds.report["failed_checks"])
 
-        bombers = _bombers(config, _env_file(config), mtls)
+        bombers = _bombers(config, read_env_file(config.env_file), mtls)
         for code, out in bombers:
             assert code == 0, out[-3000:]
         assert all("result: OK" in out for _c, out in bombers), bombers
