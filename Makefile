@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget soak
+.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget soak test-extended
 
 # Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
 # file; no engine needed), chromium
@@ -41,6 +41,9 @@ ui: stack-up ## Airflow's UI on the local stack (airflow standalone, SQLite): pr
 
 test: deps ## unit + integration tests (the tests start the stack they need and stop it)
 	$(PY) -m pytest --durations=25
+
+test-extended: deps ## the cases kept outside CI for time: more runs of classes CI covers (e.g. VictoriaMetrics at 1000 msg/s)
+	$(PY) -m pytest -m extended --durations=10
 
 unit: venv
 	$(PY) -m pytest tests/unit

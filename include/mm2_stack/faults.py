@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 from collections.abc import Callable
 
 from mm2_stack import connect, metrics_store, proc
@@ -401,29 +400,10 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
                     "MM2's metrics in Prometheus")
 
     # Messages held back by the fault are replayed now; a probe arriving on target (MM2 keeps order within
-    # the partition) proves the backlog before it has been written.
-    from mm2_stack.probe import send_probe
+    # the partition) proves the backlog before it has been written, then the backlog's latencies leave the window.
+    from mm2_stack.probe import warm_up
 
-    send_probe(config, timeout_s=timeout_s)
-    probe_done = time.time()
-    metric = stack_queries(config).gauge_series()["latency_max_ms"]
-
-    def latency_clear() -> str | None:
-        # MM2 keeps latency max/avg over a 60 s window: wait for a scrape taken after the probe (so it holds
-        # the replayed backlog), then until the backlog's latencies have left the window.
-        def instant(q: str) -> list:
-            return metrics_store.api(config, "/api/v1/query?" + urllib.parse.urlencode({"query": q}))["data"]["result"]
-
-        stamp = instant(f"max(timestamp({metric}))")
-        if not stamp or float(stamp[0]["value"][1]) < probe_done + 1:
-            return "no scrape since the probe yet"
-        res = instant(f"max({metric})")
-        if not res:
-            return None
-        value = float(res[0]["value"][1])
-        return None if value != value or value < 250 else f"latency max still {value:g} ms"
-
-    proc.wait_until(config, config.metrics_store, latency_clear, timeout_s, "MM2's latency window to clear", interval_s=2)
+    warm_up(config, timeout_s)
 
 
 def stack_queries(config: StackConfig):
