@@ -124,7 +124,7 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
                  "stack)")
         if not plan.start and not warnings:
             _say("stack already up and healthy")
-        elif plan.start and not warnings:
+        elif not warnings and set(plan.start) & {*kafka.CLUSTERS, "connect"}:  # a cold chain, not only its store
             timings["first_record"] = _warm_up(config)
         return timings
     return _build(config)

@@ -6,7 +6,8 @@ worker and by the trigger in the triggerer alike), the checks, and the step's pa
 
 GO needs the test topic's MirrorSourceConnector ``record_count`` and ``poll_total`` grown by the delivered
 count, and write/poll above the ratio threshold. NOGO: write_total has not moved ``write_stall_timeout_s``
-after production ended (the runbook's "write_total = 0 après 30 secondes"), counted in the metrics store's data
+after production ended (the runbook's "write_total = 0 après 30 secondes"), nor the test topic's own record_count
+while the task's counters move with its other topics (a real chain's traffic), counted in the metrics store's data
 time (its newest sample), not the wall clock: a store that lags (VictoriaMetrics hides its newest 30 s by default)
 is slower to decide, never wrong.
 
@@ -64,7 +65,7 @@ class Outcome(StrEnum):
 
     MET = "met"  # replication proven
     WAITING = "waiting"
-    STALLED = "stalled"  # write_total has not moved write_stall_timeout_s after production
+    STALLED = "stalled"  # write_total or the test topic's record_count still, write_stall_timeout_s after production
     UNAVAILABLE = "unavailable"  # Prometheus could not be read at all by then
     NO_DATA = "no_data"  # Prometheus answers, but without write_total (the task or its exporter is down)
     TIMEOUT = "timeout"  # replication_timeout_s passed without MET
@@ -207,6 +208,10 @@ def replication_progress(now: dict[str, Measured], growth: dict[str, Growth], de
         if all(s.unreachable for s in now.values()):
             return Outcome.UNAVAILABLE
         if write == 0:
+            return Outcome.STALLED
+        if topic == 0 and (arrivals is None or arrivals.count == 0):
+            # The task's counters move with its other topics' records (a real chain's traffic): the test topic's
+            # own count not moving, and none of its messages seen on target, is the same stall for this run.
             return Outcome.STALLED
         if write is None and not now["write_total"].ok:
             return Outcome.NO_DATA

@@ -218,6 +218,22 @@ def test_a_stall_in_the_stores_data_time_not_the_wall_clock() -> None:
     assert replication_progress(now(None, None, None), grown(None, None, None), 100, S, 30) is Outcome.NO_DATA
 
 
+def test_a_stalled_test_topic_on_a_busy_task_is_stalled_not_a_timeout() -> None:
+    """A real chain's task replicates other topics too: its poll and write move while the test topic's own count
+    does not (MM2 may not read it). The stall rule decides at 30 s of data, not the 120 s timeout."""
+    busy = grown(500, 500, 0)
+    assert replication_progress(now(1, 1, 1), busy, 100, S, 20, data_since_end_s=20) is Outcome.WAITING
+    assert replication_progress(now(1, 1, 1), busy, 100, S, 31, data_since_end_s=31) is Outcome.STALLED
+    checks = by_name(check_replication(now(1, 1, 1), busy, 100, S, Outcome.STALLED))
+    assert checks["topic_record_count_increase"].status is Status.NOGO
+    assert overall(list(checks.values())) is Status.NOGO
+    # Some of the run's messages seen on target: MM2 did write them, the store's count lags; no stall.
+    some = arrivals(False, "timeout", count=5)
+    assert replication_progress(now(1, 1, 1), busy, 100, S, 31, 31, some) is Outcome.WAITING
+    # The topic's count moving at all (slowly): not a stall either, the timeout decides.
+    assert replication_progress(now(1, 1, 1), grown(500, 500, 3), 100, S, 31, 31) is Outcome.WAITING
+
+
 def test_a_timeout_in_data_that_never_reached_production_end_is_unknown() -> None:
     checks = by_name(check_replication(now(10, 10, 0), grown(0, 0, 0), 100, S, "timeout",
                                        data_after_production_s=-12.0))
