@@ -8,7 +8,6 @@ between the local stack (127.0.0.1, SASL_SSL) and docker-compose (service names,
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import urllib.parse
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from typing import Any
 from mm2_smoke.naming import TopicNaming
 from mm2_stack import proc, webauth
 from mm2_stack.config import HTTP_USER, JMX_EXPORTER_JAR, PACKAGE_DIR, StackConfig, StackError
+from mm2_stack.exposition import parse, select
 from mm2_stack.kafka import CLUSTERS, jaas, java_argv, java_client_props, write_properties
 
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
@@ -309,32 +309,6 @@ def exporter_probe(config: StackConfig) -> str | None:
     return None
 
 
-_SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
-_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
-
-
-def _label_matches(got: str, op: str, want: str) -> bool:
-    """PromQL's four label matchers (regexes anchored at both ends, as PromQL does)."""
-    if op in ("=~", "!~"):
-        return (re.fullmatch(want, got) is not None) == (op == "=~")
-    return (got == want) == (op == "=")
-
-
-def page_values(page: str, selector: str) -> list[float]:
-    """The values of the series of a Prometheus text page matching ``selector`` (``name{label="v",label=~"re"}``)."""
-    name, _, rest = selector.partition("{")
-    matchers = _LABEL.findall(rest.rstrip("}"))
-    values = []
-    for line in page.splitlines():
-        m = _SAMPLE.match(line)
-        if not m or m.group(1) != name:
-            continue
-        labels = {k: v for k, _op, v in _LABEL.findall(m.group(2) or "")}
-        if all(_label_matches(labels.get(k, ""), op, v) for k, op, v in matchers):
-            values.append(float(m.group(3)))
-    return values
-
-
 def exporter_values(config: StackConfig, selector: str) -> list[float]:
     """The values of the series matching ``selector`` on MM2's JMX exporter page, read live: no metrics store, no
     scrape interval, no query latency offset in between.
@@ -348,7 +322,7 @@ def exporter_values(config: StackConfig, selector: str) -> list[float]:
             page = resp.read().decode("utf-8", "replace")
     except OSError as exc:
         raise StackError("connect", f"the JMX exporter does not answer: {exc}") from exc
-    return page_values(page, selector)
+    return [sample.value for sample in select(parse(page), selector)]
 
 
 def ready_probe(config: StackConfig) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 from mm2_smoke.metrics import KAFKA_NEW, PROFILES, RUNBOOK, STRIMZI
 from mm2_smoke.settings import SmokeSettings
-from tests.support.exposition import evaluate, parse, select
+from mm2_stack.exposition import evaluate, parse, select
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "metrics"
 S = SmokeSettings()

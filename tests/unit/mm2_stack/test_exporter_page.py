@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-from mm2_stack.connect import page_values
+from mm2_stack.exposition import parse, select
+
+
+def page_values(page: str, selector: str) -> list[float]:
+    """What the stack's warm-up reads off the exporter's page (``connect.exporter_values``)."""
+    return [s.value for s in select(parse(page), selector)]
 
 PAGE = """\
 # HELP kafka_connect_mirror_source_connector_replication_latency_ms_max max latency

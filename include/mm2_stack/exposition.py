@@ -1,5 +1,6 @@
 """Prometheus' text exposition format read back, and the PromQL shapes the catalog writes evaluated on it: enough to
-check a metric profile's queries against a ``/metrics`` page recorded from a real exporter (``tests/data/metrics``).
+check a metric profile's queries against a ``/metrics`` page recorded from a real exporter (``tests/data/metrics``),
+and for the stack to read MM2's latency window live off the JMX exporter (``connect.exporter_values``).
 
 Supported: series selectors (``name{label op "value", ...}`` with ``=``, ``!=``, ``=~``, ``!~``; a missing label reads
 as ""), and ``sum``/``max``/``count`` of a selector, with ``by (label)``. Anything else raises ValueError.
