@@ -155,7 +155,8 @@ def mm2_smoke_test() -> None:
             ctx = get_current_context()
             return produce_step(_kafka(ids.SOURCE_CONN), _settings(settings), ctx["run_id"],
                                 f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
-                                target_hook=_kafka(ids.TARGET_CONN), connect=connect_rest(settings))
+                                target_hook=_kafka(ids.TARGET_CONN), connect=connect_rest(settings),
+                                topic_new=bool(settings.get("test_topic_new")))
 
         produced = produce(settings)
 

@@ -372,5 +372,11 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
                 if silent is not None:
                     findings.insert(1, silent)
     status, proceed = decide(s.preflight_mode, findings)
-    return Outcome(status, findings, round(time.monotonic() - t0, 3), proceed,
-                   s.with_profile(contract.profile).to_dict(), contract)
+    resolved = s.with_profile(contract.profile).to_dict()
+    if created is not None and created.status is Status.GO:
+        resolved[TOPIC_NEW_KEY] = True  # not a Param: step 1.1 carries it to step 1.2 (from_params ignores it)
+    return Outcome(status, findings, round(time.monotonic() - t0, 3), proceed, resolved, contract)
+
+
+#: The resolved settings' key saying the pre-flight created the test topic for this run.
+TOPIC_NEW_KEY = "test_topic_new"

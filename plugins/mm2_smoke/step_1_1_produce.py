@@ -60,6 +60,7 @@ class ProduceResult:
     run_tag: str = ""
     e2e: dict[str, Any] | None = None
     topic_created: str = ""
+    topic_new: bool = False  # the test topic was created for this run (by the pre-flight or here)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -240,7 +241,8 @@ def ensure_test_topic(kafka_hook: Any, settings: SmokeSettings) -> tuple[str, st
 
 
 def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer_id: str,
-                 try_number: int = 1, target_hook: Any = None, connect: Any = None) -> dict[str, Any]:
+                 try_number: int = 1, target_hook: Any = None, connect: Any = None,
+                 topic_new: bool = False) -> dict[str, Any]:
     """Step 1.1's task: produce the run's tagged messages (acks=all), count delivery reports, and watch them arrive
     on the target (one-clock end-to-end latency, :mod:`mm2_smoke.e2e`).
 
@@ -301,6 +303,7 @@ def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer
         started_ms=summary.started_ms, finished_ms=summary.finished_ms,
         achieved_rate=round(summary.achieved_rate() or float(total.sent), 3), run_tag=run_tag,
         setup_error=_setup_error(summary, settings, kafka_hook.kafka_config_id), e2e=e2e, topic_created=created,
+        topic_new=bool(topic_new or created),
     )
     log.info("produced: sent %d, delivered %d, failed %d, %.2f msg/s%s", result.sent, result.delivered,
              result.failed, result.achieved_rate, f"; first errors: {result.first_errors}" if result.first_errors

@@ -338,3 +338,25 @@ def test_counters_sampled_before_production_ended_do_not_prove_replication() -> 
     the end."""
     assert replication_progress(now(1, 1, 1), grown(240, 240, 240), 120, S, 1.3, -2.2) is Outcome.WAITING
     assert replication_progress(now(1, 1, 1), grown(240, 240, 240), 120, S, 3.5, 0.4) is Outcome.MET
+
+
+def test_a_topic_created_for_the_run_counts_its_record_count_from_zero() -> None:
+    """CI: the test topic was deleted and the pre-flight created it again. The old incarnation's per-topic series (21
+    records, same labels) was the newest sample before the start; the new task's count reached 30 at its first
+    scrape, not a drop, so it read as growth from 21: 79 of 100 while the target held all 100. A topic created for
+    the run counts that series from 0; the task's counters (poll, write) keep their baseline."""
+    from mm2_smoke.measured import Ranges
+    from mm2_smoke.step_1_2_replication import counter_growth
+
+    class Store:
+        def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
+            if "record_count" in selector:  # old incarnation at 21 until 985; the new one from 1003
+                return Ranges(selector, points=(((980.0, 21.0), (985.0, 21.0), (1003.0, 30.0), (1013.0, 100.0)),))
+            return Ranges(selector, points=(((995.0, 500.0), (999.0, 500.0), (1003.0, 530.0), (1013.0, 600.0)),))
+
+    s = SmokeSettings(metric_profile="runbook")
+    old = counter_growth(Store(), s, 1000.0, 1013.0)
+    assert old["topic_record_count"].value == 79.0  # what CI read
+    new = counter_growth(Store(), s, 1000.0, 1013.0, topic_new=True)
+    assert new["topic_record_count"].value == 100.0
+    assert new["poll_total"].value == old["poll_total"].value == 100.0
