@@ -23,8 +23,9 @@ class ReplicationSensor(BaseSensorOperator):
 
     It does not fail on NOGO: it returns the evidence (:func:`mm2_smoke.step_1_2_replication.result`) for the
     checklist. With ``deferrable=True`` (default) it pokes in the worker for up to the run's ``defer_after_s``
-    setting (default 15 s), then defers to :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker
-    slot while waiting; otherwise it pokes in ``reschedule`` mode.
+    setting (default 15 s; 0 defers at once, without a check in the worker), then defers to
+    :class:`~mm2_smoke.triggers.ReplicationTrigger` and holds no worker slot while waiting; otherwise it pokes in
+    ``reschedule`` mode.
 
     Why not defer at once: MM2 usually replicates a smoke test's messages within seconds, and a deferral costs
     a trigger start, a requeue and a new worker process (about 4 s here). A trigger that fires within seconds of
@@ -70,7 +71,9 @@ class ReplicationSensor(BaseSensorOperator):
             return super().execute(context)
         settings = from_params(self.settings)
         started = time.monotonic()
-        while True:
+        # 0 defers at once: the trigger makes the first check (a check here may already be met, and then there is
+        # no wait in the triggerer at all: the tests that need one use 0).
+        while settings.defer_after_s > 0:
             result = self.poke(context)
             if result.is_done:
                 return result.xcom_value

@@ -170,7 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
             "the delivered count, in seconds.", "integer", 5, 7200),
     Setting("defer_after_s", "Worker wait before deferring (s)", "Step 1.2: how long the sensor polls in its worker "
             "(MM2 usually replicates a smoke test within seconds) before it defers to the triggerer and frees the "
-            "slot; 0 defers after the first check.", "number", 0, 3600),
+            "slot; 0 defers at once (the triggerer makes the first check).", "number", 0, 3600),
     Setting("latency_avg_max_ms", "Max avg latency (ms)", "Step 1.3: GO needs avg replication latency below this.",
             "number", 0, 3_600_000),
     Setting("latency_max_max_ms", "Max max latency (ms)", "Step 1.3: GO needs max replication latency below this.",

@@ -41,7 +41,8 @@ COUNTERS = ("poll_total", "write_total", "topic_record_count")
 #: What the wait reads at each check (the counters' current sums, and how many topics MM2 replicates).
 INSTANT = (*COUNTERS, "topics_replicated")
 #: What the wait needs of step 1.1's result.
-PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e")
+#: What of step 1.1's result the wait reads: all the trigger gets (a field missing here is missing in the triggerer).
+PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e", "topic_new")
 #: How far past the last arrival on the target the store's data must reach before counters that do not show the
 #: arrivals are taken as disagreeing (MM2 counts a write when the target acknowledges it, which the watch reads).
 ARRIVAL_MARGIN_S = 1.0
@@ -240,7 +241,7 @@ def measure(prom: Prometheus, settings: SmokeSettings, produced: dict[str, Any]
 
     The reading's ``data_time`` entry holds the newest counter sample (its value a time, seconds since the epoch).
 
-    :param produced: step 1.1's result (``delivered``, ``started_ms``, ``finished_ms``).
+    :param produced: step 1.1's result (:data:`PRODUCED_FIELDS`).
     """
     now = {name: prom.query(q) for name, q in instant_queries(settings).items()}
     newest = data_time(prom, settings)

@@ -47,14 +47,24 @@ def test_a_longer_wait_defers_to_the_trigger_after_the_window() -> None:
     assert deferred.value.method_name == "execute_complete"
 
 
-def test_zero_window_defers_after_the_first_poke() -> None:
-    sensor, pokes = _sensor([], defer_after_s=0)
+def test_zero_window_defers_at_once_and_leaves_the_first_check_to_the_trigger() -> None:
+    sensor, pokes = _sensor([True], defer_after_s=0)  # a check would be met: still deferred, the trigger decides
     with pytest.raises(TaskDeferred):
         sensor.execute({})
-    assert len(pokes) == 1
+    assert pokes == []
 
 
 def test_a_negative_window_is_refused_naming_the_setting() -> None:
     sensor, _ = _sensor([], defer_after_s=-1)
     with pytest.raises(ValueError, match="defer_after_s"):
         sensor.execute({})
+
+
+def test_the_trigger_gets_what_the_wait_reads_of_step_1_1_including_a_run_created_topic() -> None:
+    produced = {**PRODUCED, "e2e": {"received": 100}, "topic_new": True, "delivery_report": "not for the trigger"}
+    sensor = ReplicationSensor(task_id="wait", prometheus_conn_id="prometheus", before={}, produced=produced,
+                               settings={"defer_after_s": 0})
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    sent = deferred.value.trigger.produced
+    assert sent == {k: produced[k] for k in ("delivered", "started_ms", "finished_ms", "e2e", "topic_new")}
