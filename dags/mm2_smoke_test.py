@@ -49,7 +49,7 @@ from mm2_smoke.diagnosis.rules import SYMPTOM_DOCS as DIAGNOSTIC_DOCS
 from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS as DIAGNOSTIC_TASKS
 from mm2_smoke.notifiers import AlertNotifier
 from mm2_smoke.sensors import ReplicationSensor
-from mm2_smoke.settings import param_specs
+from mm2_smoke.settings import TOPIC_NEW_KEY, param_specs
 
 BASELINE_ASSET = Asset(name=ids.BASELINE_ASSET_NAME, uri=ids.BASELINE_ASSET_URI)
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
@@ -156,7 +156,7 @@ def mm2_smoke_test() -> None:
             return produce_step(_kafka(ids.SOURCE_CONN), _settings(settings), ctx["run_id"],
                                 f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
                                 target_hook=_kafka(ids.TARGET_CONN), connect=connect_rest(settings),
-                                topic_new=bool(settings.get("test_topic_new")))
+                                topic_new=bool(settings.get(TOPIC_NEW_KEY)))
 
         produced = produce(settings)
 

@@ -29,7 +29,7 @@ from mm2_smoke.checks import Status
 from mm2_smoke.errors import SetupError
 from mm2_smoke.measured import Measured
 from mm2_smoke.metrics import AUTO, PROFILES, Queries
-from mm2_smoke.settings import SmokeSettings, from_params
+from mm2_smoke.settings import TOPIC_NEW_KEY, SmokeSettings, from_params
 from mm2_smoke.step_1_2_replication import Prometheus
 
 #: The contract's series that live in the Connect task metrics (the rest are MirrorSourceConnector per-topic ones).
@@ -374,9 +374,5 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
     status, proceed = decide(s.preflight_mode, findings)
     resolved = s.with_profile(contract.profile).to_dict()
     if created is not None and created.status is Status.GO:
-        resolved[TOPIC_NEW_KEY] = True  # not a Param: step 1.1 carries it to step 1.2 (from_params ignores it)
+        resolved[TOPIC_NEW_KEY] = True
     return Outcome(status, findings, round(time.monotonic() - t0, 3), proceed, resolved, contract)
-
-
-#: The resolved settings' key saying the pre-flight created the test topic for this run.
-TOPIC_NEW_KEY = "test_topic_new"

@@ -222,6 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 assert set(_BY_NAME) == {f.name for f in fields(SmokeSettings)}, "every setting is documented once"
 
+#: Not a Param: the resolved settings' key saying the pre-flight created the test topic for this run (step 1.1
+#: carries it to step 1.2, which then counts that topic's record_count from 0; ``from_params`` ignores it).
+TOPIC_NEW_KEY = "test_topic_new"
+
 
 def check_value(setting: Setting, value: Any) -> Any:
     """``value`` converted to the setting's kind and checked against its bounds, choices and pattern.

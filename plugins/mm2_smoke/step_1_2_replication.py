@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 COUNTERS = ("poll_total", "write_total", "topic_record_count")
 #: What the wait reads at each check (the counters' current sums, and how many topics MM2 replicates).
 INSTANT = (*COUNTERS, "topics_replicated")
-#: What the wait needs of step 1.1's result.
 #: What of step 1.1's result the wait reads: all the trigger gets (a field missing here is missing in the triggerer).
 PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e", "topic_new")
 #: How far past the last arrival on the target the store's data must reach before counters that do not show the
