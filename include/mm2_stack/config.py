@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from mm2_smoke.errors import SettingsError
-from mm2_smoke.metrics import PROFILES
+from mm2_smoke.metrics import PROFILES, Queries
 from mm2_smoke.naming import TopicNaming
-from mm2_smoke.settings import Setting, check_value
+from mm2_smoke.settings import Setting, SmokeSettings, check_value
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -312,6 +312,12 @@ class StackConfig:
     def bootstrap(self, cluster: str) -> str:
         port = self.ports.source_broker if cluster == "source" else self.ports.target_broker
         return f"127.0.0.1:{port}"
+
+
+def stack_queries(config: StackConfig) -> Queries:
+    """The smoke test's PromQL for this stack's metric profile (the runbook's with rules of the user's)."""
+    profile = config.profile if config.profile != "auto" else "runbook"
+    return SmokeSettings(metric_profile=profile).queries
 
 
 def new_passwords() -> dict[str, str]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mm2_stack import connect, metrics_store, proc
 from mm2_stack.config import StackConfig, StackError, load_passwords
 from mm2_stack.kafka import client_config
+from mm2_stack.probe import send_probe, warm_up
 
 QUOTA_BYTES_PER_S = 4096
 
@@ -180,8 +181,6 @@ def task_fails_on_next_record(config: StackConfig) -> None:
 
 def task_failed(config: StackConfig) -> None:
     """A task already FAILED: the failing transformation, then one record through it."""
-    from mm2_stack.probe import send_probe
-
     task_fails_on_next_record(config)
     name = _source_connector(config)
 
@@ -401,17 +400,7 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
 
     # Messages held back by the fault are replayed now; a probe arriving on target (MM2 keeps order within
     # the partition) proves the backlog before it has been written, then the backlog's latencies leave the window.
-    from mm2_stack.probe import warm_up
-
     warm_up(config, timeout_s)
-
-
-def stack_queries(config: StackConfig):
-    """The smoke test's PromQL for this stack's metric profile (the runbook's with rules of the user's)."""
-    from mm2_smoke.settings import SmokeSettings
-
-    profile = config.profile if config.profile != "auto" else "runbook"
-    return SmokeSettings(metric_profile=profile).queries
 
 
 def describe() -> str:

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from mm2_stack.config import StackConfig, StackError, load_passwords
+from mm2_stack.config import StackConfig, StackError, load_passwords, stack_queries
 from mm2_stack.kafka import client_config
 
 
@@ -98,7 +98,6 @@ def warm_up(config: StackConfig, timeout_s: float = 150) -> ProbeResult:
     newest 30 s, as VictoriaMetrics does by default).
     """
     from mm2_stack import connect, proc
-    from mm2_stack.faults import stack_queries
 
     result = send_probe(config, timeout_s=timeout_s)
     selector = stack_queries(config).gauge_series()["latency_max_ms"]
