@@ -201,7 +201,7 @@ def scrape_down(config: StackConfig) -> None:
     """The store scrapes a port where no exporter listens (a wrong scrape address: the target is down for it)."""
     metrics_store.reload(config, metrics_store.config_text(config, exporter_port=1))
     # The fault is in place once the store has noticed: it marks the old target's series stale a scrape or two
-    # after the reload (about 6-9 s here), not at once.
+    # after the reload (one or two scrape intervals), not at once.
     proc.wait_until(config, "prometheus", lambda: "MM2's series still answer" if metrics_store.contract_probe(config)
                     is None else None, 60, "the store's MM2 series stale after the reload", interval_s=1)
 

@@ -343,8 +343,8 @@ WARMUP_TOPIC = "mm2-stack-warmup"
 def warm_up_producer_ids(config: StackConfig, cluster: str, passwords: dict[str, str]) -> None:
     """Make a fresh cluster allocate its first producer-ID block now, with one idempotent send.
 
-    On a new KRaft cluster the first InitProducerId waits ~0.5 s ("coordinator load in progress"). The
-    record's timestamp is taken before that wait, so the smoke test's first run would see it as MM2
+    On a new KRaft cluster the first InitProducerId waits while the coordinator loads ("coordinator load in
+    progress"). The record's timestamp is taken before that wait, so the smoke test's first run would see it as MM2
     replication latency (MM2's latency max gauge keeps it for 60 s).
     """
     from confluent_kafka import KafkaException, Producer

@@ -181,8 +181,8 @@ def _settle(config: StackConfig, part: str, check: Callable[[], str | None], tim
 
 def _warm_up(config: StackConfig) -> float:
     """Up means replicating: a first record through the chain, and its cold path (JVMs just started, the remote
-    topic's first metadata: once 7.5 s here) out of MM2's 60 s latency window before a smoke run reads that window as
-    its own. Returns the record's seconds through the chain."""
+    topic's first metadata: seconds, where a warm chain takes milliseconds) out of MM2's 60 s latency window before a
+    smoke run reads that window as its own. Returns the record's seconds through the chain."""
     from mm2_stack.probe import warm_up
 
     t0 = time.monotonic()
