@@ -7,6 +7,7 @@ from mm2_smoke.chain import ChainState, connector_findings, filter_findings, fin
 from mm2_smoke.checks import Status
 from mm2_smoke.measured import HttpAnswer
 from mm2_smoke.settings import SmokeSettings
+from tests.support.fake_connect import FakeConnect
 
 NAME = "source->target.MirrorSourceConnector"
 TOPIC = "test-prometheus.generated-data-01.json"
@@ -71,23 +72,14 @@ def test_certain_faults_come_first() -> None:
     assert (fs[0].check, fs[0].status) == ("connector", Status.NOGO)
 
 
-class _Connect:
-    def __init__(self, answers: dict[str, HttpAnswer]) -> None:
-        self.answers, self.asked = answers, []
-
-    def get_json(self, path: str) -> HttpAnswer:
-        self.asked.append(path)
-        return self.answers[path.rsplit("/", 1)[1]]
-
-
 def test_read_asks_the_config_only_when_the_status_answered() -> None:
     s = SmokeSettings()
-    up = _Connect({"status": HttpAnswer(200, RUNNING), "config": HttpAnswer(200, CONFIG)})
+    up = FakeConnect({"status": HttpAnswer(200, RUNNING), "config": HttpAnswer(200, CONFIG)})
     got = read(up, None, None, s)
     assert got.config.body == CONFIG and got.source_topic_exists is None
     assert up.asked == ["connectors/source-%3Etarget.MirrorSourceConnector/status",
                         "connectors/source-%3Etarget.MirrorSourceConnector/config"]
-    down = _Connect({"status": HttpAnswer(None, error="refused")})
+    down = FakeConnect({"status": HttpAnswer(None, error="refused")})
     assert read(down, None, None, s).config is None and len(down.asked) == 1
 
 
@@ -103,30 +95,20 @@ def test_a_missing_test_topic_is_certain_only_when_the_run_may_not_create_it() -
     assert findings(missing, "fail")[0] == stop
 
 
-class _Tasks:
-    """Connect REST's ``GET /connectors/<name>/tasks`` answer, as the local stack's MM2 gives it."""
-
-    def __init__(self, answer: HttpAnswer) -> None:
-        self.answer, self.paths = answer, []
-
-    def get_json(self, path: str) -> HttpAnswer:
-        self.paths.append(path)
-        return self.answer
-
-
 def test_topic_assigned_reads_the_tasks_partitions_and_says_unknown_when_connect_cannot() -> None:
     from mm2_smoke.chain import topic_assigned
     s = SmokeSettings()
     topic = s.source_topic
 
-    def tasks(*parts: str) -> _Tasks:
-        return _Tasks(HttpAnswer(200, [{"id": {"connector": NAME, "task": i}, "config": {
+    def tasks(*parts: str) -> FakeConnect:
+        """Connect REST's ``GET /connectors/<name>/tasks`` answer, as the local stack's MM2 gives it."""
+        return FakeConnect(HttpAnswer(200, [{"id": {"connector": NAME, "task": i}, "config": {
             "task.class": "org.apache.kafka.connect.mirror.MirrorSourceTask", "task.assigned.partitions": p}}
             for i, p in enumerate(parts)]))
 
     assert topic_assigned(tasks("other-0,other-1", f"{topic}-0,{topic}-1"), s) is True
     assert topic_assigned(tasks("other-0", f"{topic}.longer-0"), s) is False  # a topic whose name extends ours
     fake = tasks("")
-    assert topic_assigned(fake, s) is False and fake.paths[0].endswith("/tasks")
-    assert topic_assigned(_Tasks(HttpAnswer(404, {"error_code": 404})), s) is None
-    assert topic_assigned(_Tasks(HttpAnswer(200, [{"id": 0, "config": {}}])), s) is None
+    assert topic_assigned(fake, s) is False and fake.asked[0].endswith("/tasks")
+    assert topic_assigned(FakeConnect(HttpAnswer(404, {"error_code": 404})), s) is None
+    assert topic_assigned(FakeConnect(HttpAnswer(200, [{"id": 0, "config": {}}])), s) is None

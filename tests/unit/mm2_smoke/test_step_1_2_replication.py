@@ -19,6 +19,7 @@ from mm2_smoke.step_1_2_replication import (
     replication_progress,
     reset_aware_growth,
 )
+from tests.support.fake_prometheus import FakePrometheus, Points
 
 S = SmokeSettings()
 T0 = 1000.0
@@ -301,23 +302,17 @@ def test_the_growth_reads_raw_samples_up_to_the_newest_one() -> None:
     its latency offset back, and a range ending at the newest sample once read 75 of 100 while the target held all
     100. A series' value at the start is the sample before its last one at or before the start (that one's scrape may
     have read records sent after the start); samples older than that do not count."""
-    from mm2_smoke.measured import Ranges
     from mm2_smoke.step_1_2_replication import LOOKBACK_S, counter_growth
 
-    asked = []
+    # 20 long before, 40 at 995 (read before the start), 41 at 999.4 (its scrape read the run's first record), 140 at
+    # the newest sample
+    store = FakePrometheus(samples=lambda selector, window_s, at_s: (
+        (700.0, 20.0), (995.0, 40.0), (999.4, 41.0), (1005.0, 110.0), (1012.7, 140.0)))
 
-    class Store:
-        def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
-            asked.append((window_s, at_s))
-            # 20 long before, 40 at 995 (read before the start), 41 at 999.4 (its scrape read the run's first
-            # record), 140 at the newest sample
-            return Ranges(selector, points=(((700.0, 20.0), (995.0, 40.0), (999.4, 41.0), (1005.0, 110.0),
-                                             (1012.7, 140.0)),))
-
-    growth = counter_growth(Store(), SmokeSettings(metric_profile="runbook"), 1000.0, 1012.7)
+    growth = counter_growth(store, SmokeSettings(metric_profile="runbook"), 1000.0, 1012.7)
     assert {g.value for g in growth.values()} == {100.0}
     assert {g.at_s for g in growth.values()} == {1012.7}
-    for window, at in asked:
+    for _selector, window, at in store.asked("query_samples"):
         assert at == 1012.7 and window == 13 + LOOKBACK_S
 
 
@@ -345,18 +340,16 @@ def test_a_topic_created_for_the_run_counts_its_record_count_from_zero() -> None
     records, same labels) was the newest sample before the start; the new task's count reached 30 at its first
     scrape, not a drop, so it read as growth from 21: 79 of 100 while the target held all 100. A topic created for
     the run counts that series from 0; the task's counters (poll, write) keep their baseline."""
-    from mm2_smoke.measured import Ranges
     from mm2_smoke.step_1_2_replication import counter_growth
 
-    class Store:
-        def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges:
-            if "record_count" in selector:  # old incarnation at 21 until 985; the new one from 1003
-                return Ranges(selector, points=(((980.0, 21.0), (985.0, 21.0), (1003.0, 30.0), (1013.0, 100.0)),))
-            return Ranges(selector, points=(((995.0, 500.0), (999.0, 500.0), (1003.0, 530.0), (1013.0, 600.0)),))
+    def samples(selector: str, window_s: int, at_s: float) -> Points:
+        if "record_count" in selector:  # old incarnation at 21 until 985; the new one from 1003
+            return (980.0, 21.0), (985.0, 21.0), (1003.0, 30.0), (1013.0, 100.0)
+        return (995.0, 500.0), (999.0, 500.0), (1003.0, 530.0), (1013.0, 600.0)
 
     s = SmokeSettings(metric_profile="runbook")
-    old = counter_growth(Store(), s, 1000.0, 1013.0)
+    old = counter_growth(FakePrometheus(samples=samples), s, 1000.0, 1013.0)
     assert old["topic_record_count"].value == 79.0  # what CI read
-    new = counter_growth(Store(), s, 1000.0, 1013.0, topic_new=True)
+    new = counter_growth(FakePrometheus(samples=samples), s, 1000.0, 1013.0, topic_new=True)
     assert new["topic_record_count"].value == 100.0
     assert new["poll_total"].value == old["poll_total"].value == 100.0

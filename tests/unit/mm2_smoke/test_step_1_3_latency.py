@@ -10,6 +10,7 @@ from mm2_smoke.checks import Check, Status
 from mm2_smoke.measured import Gap, Measured
 from mm2_smoke.settings import SmokeSettings
 from mm2_smoke.step_1_3_latency import check_latency, checklist_part, lag_growing
+from tests.support.fake_prometheus import FakePrometheus, Points
 
 S = SmokeSettings()
 
@@ -72,26 +73,17 @@ def test_a_step_that_did_not_finish_is_unknown() -> None:
     assert c.status is Status.UNKNOWN and c.gap is Gap.NOT_MEASURED
 
 
-class _Store:
+def fresh_store(value: float, newest: float) -> FakePrometheus:
     """A value per query, and each selector's newest sample time."""
-
-    def __init__(self, value: float, newest: float | None) -> None:
-        self.value, self.newest = value, newest
-
-    def query(self, promql: str) -> Measured:
-        if promql.startswith("max(timestamp("):
-            if self.newest is None:
-                return Measured.missing(promql, Gap.NO_DATA, "no data")
-            return Measured.of(promql, self.newest)
-        return Measured.of(promql, self.value)
+    return FakePrometheus(values=value, newest=newest)
 
 
 def test_a_value_older_than_production_is_no_data_yet_never_evidence() -> None:
     from mm2_smoke.step_1_3_latency import fresh_gauge
 
-    fresh = fresh_gauge(_Store(42.0, newest=1010.0), "max(x)", "x", since_s=1000.0)
+    fresh = fresh_gauge(fresh_store(42.0, newest=1010.0), "max(x)", "x", since_s=1000.0)
     assert fresh.ok and fresh.value == 42.0 and fresh.at_s == 1010.0
-    old = fresh_gauge(_Store(42.0, newest=970.0), "max(x)", "x", since_s=1000.0)
+    old = fresh_gauge(fresh_store(42.0, newest=970.0), "max(x)", "x", since_s=1000.0)
     assert not old.ok and old.gap is Gap.STALE and "30.0 s older than the end of production" in old.reason
     assert below_is_unknown(old)
 
@@ -102,31 +94,24 @@ def below_is_unknown(m: Measured) -> bool:
     return below("1.3", "x", m, 100).status is Status.UNKNOWN
 
 
-class _LagStore:
+def lag_store(second_after: int | None) -> FakePrometheus:
     """Gauges answer fresh; the lag's window holds one point at first, two from the ``second_after``-th range read."""
+    def window(promql: str, start_s: float, end_s: float, step_s: float) -> Points:
+        two = second_after is not None and store.range_reads >= second_after
+        return ((start_s, 0.0), (start_s + step_s, 0.0)) if two else ((start_s, 0.0),)
 
-    def __init__(self, second_after: int | None) -> None:
-        self.second_after, self.range_reads = second_after, 0
-
-    def query(self, promql: str) -> Measured:
-        return Measured.of(promql, 2e9 if promql.startswith("max(timestamp(") else 5.0)
-
-    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float):
-        from mm2_smoke.measured import Ranges
-
-        self.range_reads += 1
-        two = self.second_after is not None and self.range_reads >= self.second_after
-        return Ranges(promql, points=(((start_s, 0.0), (start_s + step_s, 0.0)) if two else ((start_s, 0.0),),))
+    store = FakePrometheus(values=5.0, newest=2e9, ranges=window)
+    return store
 
 
 def test_a_one_point_lag_window_waits_for_the_next_point_then_is_unknown_if_none_comes() -> None:
     from mm2_smoke import step_1_3_latency as step
 
     s = S.with_profile("runbook")
-    store = _LagStore(second_after=3)
+    store = lag_store(second_after=3)
     out = step.latency_step(store, s, window_start_s=1e9, step_s=0.01)
     assert store.range_reads == 3 and by_name([Check.from_dict(c) for c in out["checks"]])["lag_stable"].status is Status.GO
-    never = _LagStore(second_after=None)
+    never = lag_store(second_after=None)
     out = step.latency_step(never, s, window_start_s=1e9, step_s=0.01)
     lag = by_name([Check.from_dict(c) for c in out["checks"]])["lag_stable"]
     assert lag.status is Status.UNKNOWN and "1 lag sample(s)" in lag.reason
