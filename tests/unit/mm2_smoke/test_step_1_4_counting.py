@@ -7,7 +7,7 @@ from confluent_kafka import KafkaError
 from mm2_smoke.measured import Gap
 from mm2_smoke.message import RunTag, encode
 from mm2_smoke.step_1_4_target_count import count_run
-from tests.unit.mm2_smoke.test_run_reader import FakeConsumer, Msg
+from tests.support.fake_kafka import FakeConsumer, Msg
 
 TOPIC = "source.test-prometheus.generated-data-01.json"
 
