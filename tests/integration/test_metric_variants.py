@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 
 import pytest
 
-from mm2_stack import connect, faults, stack, webauth
+from mm2_stack import connect, faults, stack
 from mm2_stack.airflow_run import airflow_env, dags_test, ensure_db
 from mm2_stack.config import METRICS_RULES, PACKAGE_DIR, StackConfig
+from tests.support.panels import panels_without_data
 from tests.support.variants import variant_config
 
 pytestmark = pytest.mark.integration
@@ -50,29 +50,6 @@ def _wait_profile_answers(config: StackConfig, profile: str, timeout_s: float = 
         time.sleep(2)
 
 
-def _panels_without_data(config: StackConfig, profile: str, timeout_s: float = 60) -> dict[str, str]:
-    """Every panel query of ``profile``'s generated dashboards, on the stack's store (Prometheus or VictoriaMetrics,
-    same HTTP API), until each answers with at least one series; returns the ones that never did."""
-    from mm2_smoke.dashboards import dashboards
-
-    panels = [(d["title"], p["title"], p["targets"][0]["expr"])
-              for d in dashboards(profile).values() for p in d["panels"]]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        empty: dict[str, str] = {}
-        for dash, title, expr in panels:
-            # The store's own TLS and credentials where the variant has them (MM2_STACK_PROMETHEUS_AUTH=basic).
-            status, raw = webauth.request(config, "prometheus", "GET", "/api/v1/query?"
-                                          + urllib.parse.urlencode({"query": expr}), timeout_s=10)
-            body = json.loads(raw)
-            assert body["status"] == "success", (title, expr, body)
-            if not body["data"]["result"]:
-                empty[f"{dash} / {title}"] = expr
-        if not empty or time.monotonic() > deadline:
-            return empty
-        time.sleep(2)  # the next scrape
-
-
 def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_at_once(
         live_stack: StackConfig, airflow_home, record_number) -> None:
     env = airflow_env(live_stack, airflow_home)
@@ -80,7 +57,7 @@ def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_a
     try:
         _wait_profile_answers(live_stack, "strimzi")
         result = dags_test(env, FAST)
-        strimzi_empty = _panels_without_data(live_stack, "strimzi")
+        strimzi_empty = panels_without_data(live_stack, "strimzi")
         wrong = dags_test(env, {**FAST, "metric_profile": "runbook"})
         faults.inject(live_stack, "connector-paused")
         paused = dags_test(env, FAST)
@@ -150,7 +127,7 @@ def _variant_go_then_paused_nogo(name: str, confs: list[dict], live_stack: Stack
             assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
             assert r["settings"]["metric_profile"] == profile
         # Every panel of the profile's dashboards answers on this chain's store, right after a GO run.
-        empty = _panels_without_data(config, profile)
+        empty = panels_without_data(config, profile)
         assert not empty, f"{name}: {profile} dashboards' panels without data: {json.dumps(empty, indent=1)}"
         # The same chain with its MirrorSourceConnector paused: NOGO (the stack is stopped after, no heal needed).
         faults.inject(config, "connector-paused")

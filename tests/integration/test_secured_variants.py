@@ -28,7 +28,7 @@ import pytest
 from mm2_stack import faults, stack
 from mm2_stack.airflow_run import DagRunResult, airflow_env, dags_test, ensure_db, read_env_file
 from mm2_stack.config import REPO_ROOT, StackConfig, load_passwords
-from tests.integration.test_metric_variants import _panels_without_data
+from tests.support.panels import panels_without_data
 from tests.support.variants import variant_config
 
 pytestmark = pytest.mark.integration
@@ -115,7 +115,7 @@ def test_a_secured_chain_is_go_names_refused_credentials_and_is_nogo_when_mm2_st
         assert good.report["verdict"] == "GO", json.dumps(good.report["failed_checks"], indent=1)
         assert good.report["counts"]["received"] == 100
         assert good.report["settings"]["metric_profile"] == "runbook"
-        empty = _panels_without_data(config, "runbook")  # through the store's TLS and basic auth where it has them
+        empty = panels_without_data(config, "runbook")  # through the store's TLS and basic auth where it has them
         assert not empty, f"{name}: dashboards' panels without data: {json.dumps(empty, indent=1)}"
 
         # The smoke test's own source connection refused: UNKNOWN at the pre-flight, nothing produced.
