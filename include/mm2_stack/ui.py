@@ -2,8 +2,9 @@
 
 :class:`AirflowServer` starts ``airflow standalone`` (scheduler, triggerer, dag-processor, API server with the
 UI) in the background with the environment of :func:`mm2_stack.airflow_run.airflow_env`, waits until every
-component is healthy and the DAG is parsed, unpauses the DAG, and stops every process it started. The tests
-drive the same server (``tests/support/airflow_api.py`` adds their REST API v2 calls on top of :meth:`api`).
+component is healthy and the DAG is parsed, unpauses the DAG, and stops every process it started. It talks to the
+server through its base class, the REST API v2 client :class:`mm2_stack.airflow_rest.AirflowRest`; the tests drive
+the same server (``tests/support/airflow_api.py`` adds their REST API v2 calls on top of :meth:`~AirflowRest.api`).
 
 Ports: the API server listens on 127.0.0.1:``18080 + MM2_STACK_PORT_OFFSET``; the log servers of the scheduler
 and the triggerer on the next two ports.
@@ -21,16 +22,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from mm2_smoke.dag_layout import VIEW_PREFIX
+from mm2_stack.airflow_rest import AirflowApiError, AirflowRest
 from mm2_stack.airflow_run import DAG_ID, airflow_env
 from mm2_stack.config import REPO_ROOT, Ports, StackConfig, StackError
 
@@ -147,40 +145,8 @@ def _lives(p: psutil.Process) -> bool:
         return False
 
 
-class AirflowApiError(RuntimeError):
-    """A REST API call answered with an HTTP error (or not at all).
-
-    :param method: the HTTP method.
-    :param path: the path called (``/api/v2/...``).
-    :param status: the HTTP status, None if the server did not answer.
-    :param body: the answer's body (or the connection error).
-    """
-
-    def __init__(self, method: str, path: str, status: int | None, body: str) -> None:
-        self.status = status
-        self.body = body
-        super().__init__(f"{method} {path} -> {status if status is not None else 'no answer'}: {body[:2000]}")
-
-
-def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-          timeout_s: float = 30) -> tuple[int, str]:
-    """One JSON request; return the status and the body, whatever the status.
-
-    :raises OSError: no answer (refused, timed out).
-    """
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Accept": "application/json", **({"Content-Type": "application/json"} if data is not None else {}),
-        **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
-
-
-class AirflowServer:
-    """``airflow standalone`` on SQLite for the local stack.
+class AirflowServer(AirflowRest):
+    """``airflow standalone`` on SQLite for the local stack, and its REST API as the admin (:class:`AirflowRest`).
 
     Usage::
 
@@ -199,28 +165,20 @@ class AirflowServer:
 
     def __init__(self, config: StackConfig, home: Path, port: int, *, schedule: bool = False,
                  extra_env: dict[str, str] | None = None, dag_id: str = DAG_ID) -> None:
+        super().__init__(f"http://127.0.0.1:{port}", ADMIN_USER, dag_id=dag_id)
         self.config = config
         self.home = Path(home).resolve()
         self.port = port
-        self.dag_id = dag_id
-        self.user = ADMIN_USER
         self.schedule = schedule
         self.extra_env = dict(extra_env or {})
         self.log_path = self.home / LOG_FILE
-        self.password = ""
         self.ready_seconds: float | None = None
         self._t_start = time.monotonic()
         self._proc: subprocess.Popen[bytes] | None = None
         self._family: dict[int, psutil.Process] = {}  # pid -> process: everything standalone started
         self._restarted: dict[str, subprocess.Popen[bytes]] = {}  # component -> its replacement (restart_component)
-        self._token: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """The API server's base URL (``http://127.0.0.1:<port>``)."""
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self) -> AirflowServer:
         """Start ``airflow standalone`` in its own session, output to ``standalone.log`` in the home.
 
@@ -278,17 +236,6 @@ class AirflowServer:
     def _fail(self, message: str) -> StackError:
         return StackError("airflow", f"{message} (log: {self.log_path})", self.log_tail())
 
-    def health(self) -> dict[str, str]:
-        """Status of each component from ``/api/v2/monitor/health`` (no login needed); {} if no answer."""
-        try:
-            status, text = _http("GET", self.url + "/api/v2/monitor/health", timeout_s=5)
-        except OSError:
-            return {}
-        if status != 200:
-            return {}
-        body = json.loads(text)
-        return {name: (part or {}).get("status") or "" for name, part in body.items() if isinstance(part, dict)}
-
     def wait_ready(self, timeout_s: float = 300) -> float:
         """Wait until every component is healthy and the DAG is parsed; return the seconds since start.
 
@@ -309,30 +256,14 @@ class AirflowServer:
             if health:
                 sick = [p for p in READY_COMPONENTS if health.get(p) != "healthy"]
                 waiting = f"healthy {', '.join(sick)}" if sick else f"the DAG {self.dag_id} to be parsed"
-                if not sick and self._dag_parsed():
+                if not sick and self.dag_parsed():
                     self.ready_seconds = time.monotonic() - self._t_start
                     return self.ready_seconds
             if time.monotonic() > deadline:
-                errors = self._import_errors()
+                errors = self.import_errors()
                 raise self._fail(f"not ready after {timeout_s:.0f} s: waiting for {waiting}"
                                  + (f"; import errors: {errors}" if errors else ""))
             time.sleep(1)  # poll interval
-
-    def _dag_parsed(self) -> bool:
-        try:
-            self.dag()
-        except AirflowApiError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
-
-    def _import_errors(self) -> list[str]:
-        try:
-            body = self.api("GET", "/api/v2/importErrors")
-        except (AirflowApiError, OSError):
-            return []
-        return [f"{e.get('filename')}: {e.get('stack_trace', '')[-1500:]}" for e in body.get("import_errors", [])]
 
     def _remember_family(self) -> None:
         """Note every descendant of standalone (and of the components restarted by :meth:`restart_component`): task
@@ -398,7 +329,7 @@ class AirflowServer:
             pass
         self._proc = None
         self._family = {}
-        self._token = None
+        self.forget_token()
 
     # --- components (the fault tests kill and restart them) ----------------------------------
     def component(self, name: str) -> psutil.Process | None:
@@ -479,56 +410,6 @@ class AirflowServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # --- REST API v2 (what the launcher itself needs) ------------------------------------------
-    def token(self, refresh: bool = False) -> str:
-        """A JWT of the simple auth manager for the admin user (``POST /auth/token``), kept until ``refresh``.
-
-        :param refresh: ask for a new one even if one is kept.
-        :raises AirflowApiError: the API server refused the login.
-        """
-        if self._token is None or refresh:
-            try:
-                status, text = _http("POST", self.url + "/auth/token",
-                                     {"username": self.user, "password": self.password})
-            except OSError as exc:
-                raise AirflowApiError("POST", "/auth/token", None, str(exc)) from exc
-            if status not in (200, 201):
-                raise AirflowApiError("POST", "/auth/token", status, text)
-            self._token = json.loads(text)["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
-            timeout_s: float = 30) -> Any:
-        """Call the REST API with the admin's JWT; return the decoded JSON (None if empty).
-
-        :param method: the HTTP method.
-        :param path: the path from the server's root (``/api/v2/...``).
-        :param body: sent as JSON, if not None.
-        :param params: the query string's parameters.
-        :param timeout_s: the request's timeout, in seconds (default 30).
-        :raises AirflowApiError: no answer, or an HTTP status >= 400 (after one retry with a new token on 401).
-        """
-        url = self.url + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
-        for attempt in (0, 1):
-            try:
-                status, text = _http(method, url, body,
-                                     {"Authorization": f"Bearer {self.token(refresh=attempt > 0)}"}, timeout_s)
-            except OSError as exc:
-                raise AirflowApiError(method, path, None, str(exc)) from exc
-            if status != 401:
-                break
-        if status >= 400:
-            raise AirflowApiError(method, path, status, text)
-        return json.loads(text) if text.strip() else None
-
-    def dag(self) -> dict[str, Any]:
-        """The DAG as the API server knows it (``GET /api/v2/dags/{dag_id}``)."""
-        return self.api("GET", f"/api/v2/dags/{self.dag_id}")
-
-    def unpause(self) -> dict[str, Any]:
-        """``PATCH /api/v2/dags/{dag_id}`` with ``is_paused: false``; return the DAG."""
-        return self.api("PATCH", f"/api/v2/dags/{self.dag_id}", {"is_paused": False})
 
     def dag_url(self) -> str:
         """The DAG's page in the UI."""

@@ -53,12 +53,14 @@ def _circle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_stack_modules_import_each_other_without_a_circle() -> None:
     graph = _graph()
-    assert {"faults", "probe", "ui"} <= graph.keys()
+    assert {"faults", "probe", "ui", "airflow_rest"} <= graph.keys()
     assert _circle(graph) is None, " -> ".join(_circle(graph) or [])
 
 
-def test_a_probe_knows_nothing_of_faults() -> None:
-    assert "faults" not in _graph()["probe"]
+def test_a_probe_knows_nothing_of_faults_and_the_rest_client_nothing_of_the_server() -> None:
+    graph = _graph()
+    assert "faults" not in graph["probe"]
+    assert "ui" not in graph["airflow_rest"]
 
 
 def test_a_circle_is_found_wherever_it_closes() -> None:
