@@ -31,8 +31,8 @@ sys.path[:0] = [str(REPO / "plugins"), str(REPO / "include"), str(REPO)]
 
 from mm2_smoke import dag_layout as layout  # noqa: E402
 from mm2_stack import proc, stack  # noqa: E402
+from mm2_stack.airflow_server import AirflowServer  # noqa: E402
 from mm2_stack.config import StackConfig  # noqa: E402
-from mm2_stack.ui import AirflowServer  # noqa: E402
 
 MIB = 1024 * 1024
 

@@ -31,8 +31,8 @@ sys.path[:0] = [str(REPO / "plugins"), str(REPO / "include"), str(REPO)]
 from mm2_smoke import dag_layout as layout  # noqa: E402
 from mm2_stack import faults, stack  # noqa: E402
 from mm2_stack.airflow_run import airflow_env, dags_test, ensure_db  # noqa: E402
+from mm2_stack.airflow_server import AirflowServer  # noqa: E402
 from mm2_stack.config import StackConfig  # noqa: E402
-from mm2_stack.ui import AirflowServer  # noqa: E402
 
 #: The stages, each ended by a task (its end date).
 STAGES = (("pre-flight", layout.PREFLIGHT), ("1.1 production + arrivals", layout.PRODUCE),

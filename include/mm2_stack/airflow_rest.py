@@ -1,7 +1,8 @@
 """Airflow's REST API v2 on an API server with the simple auth manager: a JWT login and JSON calls with it.
 
-:class:`AirflowRest` is what :class:`mm2_stack.ui.AirflowServer` uses to talk to the server it runs (health, the
-DAG, unpausing it); the tests' calls (``tests/support/airflow_api.py``) go through its :meth:`~AirflowRest.api`.
+:class:`AirflowRest` is what :class:`mm2_stack.airflow_server.AirflowServer` uses to talk to the server it runs
+(health, the DAG, unpausing it); the tests' calls (``tests/support/airflow_api.py``) go through its
+:meth:`~AirflowRest.api`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mm2_stack.airflow_server import AirflowServer, port_offset
 from mm2_stack.config import StackConfig
-from mm2_stack.ui import AirflowServer, port_offset
 from tests.support.airflow_api import TEST_UI_PORT, AirflowApi, free_port_block
 
 _STARTED_SERVERS: list[AirflowServer] = []  # the airflow_server of this session, while it runs

@@ -29,8 +29,8 @@ import pytest
 
 from mm2_smoke.report import safe_name
 from mm2_stack import faults
+from mm2_stack.airflow_server import AirflowServer
 from mm2_stack.config import StackConfig
-from mm2_stack.ui import AirflowServer
 from tests.support.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.integration

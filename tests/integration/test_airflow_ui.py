@@ -15,8 +15,8 @@ import time
 import pytest
 
 from mm2_smoke.report import safe_name
+from mm2_stack.airflow_server import AirflowServer
 from mm2_stack.config import REPO_ROOT
-from mm2_stack.ui import AirflowServer
 from tests.support.airflow_api import UI_VIEW_STORAGE_KEY, AirflowApi
 from tests.support.browser import capture_page, require_chromium
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mm2_smoke.report import safe_name
-from mm2_stack.ui import AirflowServer
+from mm2_stack.airflow_server import AirflowServer
 from tests.support.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.integration

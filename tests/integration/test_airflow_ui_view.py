@@ -30,8 +30,8 @@ import pytest
 
 from mm2_smoke.settings import SmokeSettings
 from mm2_stack import faults
+from mm2_stack.airflow_server import AirflowServer
 from mm2_stack.config import REPO_ROOT, StackConfig, load_passwords
-from mm2_stack.ui import AirflowServer
 from tests.support.airflow_api import AirflowApi, replay_report
 from tests.support.browser import capture_view, require_chromium
 from tests.support.webhook import AlertReceiver

@@ -17,8 +17,8 @@ import time
 import urllib.parse
 from typing import Any
 
+from mm2_stack.airflow_server import AirflowServer, port_free
 from mm2_stack.config import StackError
-from mm2_stack.ui import AirflowServer, port_free
 
 TEST_UI_PORT = 18180  # + MM2_STACK_PORT_OFFSET: the tests' Airflow, beside a running `make ui` on 18080
 TERMINAL_RUN_STATES = ("success", "failed")
