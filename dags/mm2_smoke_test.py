@@ -90,12 +90,12 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     """One diagnostic of the NOGO path: facts from the live system, the diagnosis rules applied (never raises).
 
     It pulls the run's settings (not takes them), so that it runs when the pre-flight stopped the steps."""
-    from mm2_smoke.checklist import duplicate_run_facts, run_settings
-    from mm2_smoke.diagnosis.gather import run_diagnostic
+    from mm2_smoke.checklist import run_settings
+    from mm2_smoke.diagnosis.gather import run_diagnostic, run_facts
 
     context = get_current_context()
     ti = context["ti"]
-    run = duplicate_run_facts(*(ti.xcom_pull(task_ids=t.id) for t in (ids.PRODUCE, ids.COUNT, ids.REPLICATION)))
+    run = run_facts(*(ti.xcom_pull(task_ids=t.id) for t in (ids.PRODUCE, ids.COUNT, ids.REPLICATION)))
     return run_diagnostic(symptom, run_settings(context).to_dict(), run)
 
 
@@ -122,11 +122,14 @@ def mm2_smoke_test() -> None:
         says why. A run that goes on records MM2's counters as they stand before production (runbook 1.1's "+100
         after sending" starts there). One task, not three: each task costs the scheduler a hop (about 1 s)."""
         from mm2_smoke.hooks import connect_rest
-        from mm2_smoke.preflight import run, validate_settings
+        from mm2_smoke.preflight import check_setup, run
         from mm2_smoke.step_1_2_replication import record_counters
 
         ctx = get_current_context()
-        settings = validate_settings(dict(params or {}))
+        setup = check_setup(dict(params or {}))
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETUP_KEY, value=setup.to_dict())  # the checklist's first rows
+        settings = setup.raise_if_bad()
+        print(*setup.tls, sep="\n")
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=settings)  # the checklist's, should the rest fail
         prom = _prometheus()
         outcome = run(prom, settings, connect_rest(settings), _kafka(ids.SOURCE_CONN),

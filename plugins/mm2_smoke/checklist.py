@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mm2_smoke import dag_layout as layout
-from mm2_smoke import step_1_1_produce, step_1_2_replication, step_1_3_latency, step_1_4_target_count
-from mm2_smoke.checks import Check, Status, unknown
+from mm2_smoke import registry, step_1_1_produce, step_1_2_replication, step_1_3_latency, step_1_4_target_count
+from mm2_smoke.checks import Check, Status
 from mm2_smoke.errors import SettingsError, SmokeTestNogo
 from mm2_smoke.measured import Gap
+from mm2_smoke.reconcile import confirm_by_target_count
 from mm2_smoke.settings import SmokeSettings, from_params
 
+#: A run the pre-flight stopped: one "not run" row per step.
+NOT_RUN_ROWS = ("messages_produced", "replication", "latency_baseline", "messages_on_target")
 #: The steps' tasks whose results the checklist reads.
 STEP_TASKS = (layout.PRODUCE, layout.REPLICATION, layout.LATENCY, layout.COUNT)
 
@@ -39,10 +42,9 @@ def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, rep
     :param not_run: why the steps did not run at all (the pre-flight stopped the run): their rows say so.
     """
     if not_run:
-        rows = (("1.1", "messages_produced"), ("1.2", "replication"), ("1.3", "latency_baseline"),
-                ("1.4", "messages_on_target"))
-        return [unknown(step, name, "runbook step run", layout.PREFLIGHT.id, f"not run: the pre-flight found {not_run}",
-                        Gap.NOT_MEASURED) for step, name in rows], []
+        return [registry.spec(name).unknown("runbook step run", layout.PREFLIGHT.id,
+                                            f"not run: the pre-flight found {not_run}", Gap.NOT_MEASURED)
+                for name in NOT_RUN_ROWS], []
     delivered = produced["delivered"] if produced else None
     checks = step_1_1_produce.checklist_part(settings, produced)
     replication_checks, notes = step_1_2_replication.checklist_part(settings, replication, delivered)
@@ -50,7 +52,8 @@ def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, rep
     checks += step_1_3_latency.checklist_part(latency)
     count_checks, count_notes = step_1_4_target_count.checklist_part(settings, count, delivered)
     checks += count_checks
-    return step_1_2_replication.confirm_by_target_count(checks), notes + count_notes
+    results = registry.StepResults(settings, produced, replication, latency, count)
+    return confirm_by_target_count([*checks, *registry.evaluated(results)]), notes + count_notes
 
 
 def preflight_checks(preflight: dict[str, Any] | None) -> tuple[list[Check], list[str], str]:
@@ -91,26 +94,12 @@ def run_settings(context: Any) -> SmokeSettings:
     return SmokeSettings()
 
 
-def duplicate_run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
-                        replication: dict[str, Any] | None) -> dict[str, Any]:
-    """What the duplicates diagnostic reads from the steps' results: the run tag, where to read from (as step 1.4
-    did), the duplicated sequence numbers and how many times MM2's task counters reset (None: unknown)."""
-    produced, count = produced or {}, count or {}
-    growth = (replication or {}).get("growth")
-    resets = max((g.get("resets", 0) for g in growth.values()), default=0) if isinstance(growth, dict) else None
-    return {"run_tag": produced.get("run_tag"),
-            "since_ms": produced["started_ms"] - 60_000 if produced.get("started_ms") else 0,
-            "duplicate_seqs": count.get("duplicates", []), "counter_resets": resets}
-
-
 def baseline(latency: dict[str, Any] | None, checks: list[Check], produced: dict[str, Any] | None = None
              ) -> dict[str, Any]:
     """The run's baseline (runbook: "ces valeurs serviront de référence"): step 1.3's values, step 1.2's, and the
     one-clock end-to-end latency (``e2e_p50_ms``, ``e2e_p99_ms``, ``e2e_max_ms``) when it was measured."""
     out = dict((latency or {}).get("baseline") or {})
-    for c in checks:
-        if c.name in ("poll_total_increase", "write_poll_ratio_pct"):
-            out[c.name] = c.value
+    out.update(registry.baseline_fields([{"name": c.name, "value": c.value} for c in checks]))
     e2e = (produced or {}).get("e2e") or {}
     if e2e.get("p50") is not None:
         out.update({"e2e_p50_ms": e2e["p50"], "e2e_p99_ms": e2e["p99"], "e2e_max_ms": e2e["max"]})
@@ -132,35 +121,16 @@ def e2e_notes(produced: dict[str, Any] | None, base: dict[str, Any]) -> list[str
     return notes + ([disagreement] if disagreement else [])
 
 
-def _pre_checks(params: dict[str, Any], validated: dict[str, Any] | None, problems: list[str]) -> list[Check]:
-    """The checks of what was validated before step 1.1: the Params and the connections."""
-    checks = []
-    try:
-        from_params(validated or params)
-        checks.append(Check("pre", "settings", "valid", "valid Params", Status.GO, layout.PREFLIGHT.id))
-    except SettingsError as exc:
-        checks.append(unknown("pre", "settings", "valid Params", layout.PREFLIGHT.id, f"invalid Param: {exc}",
-                              Gap.OWN_SETUP))
-    conns = ", ".join(layout.KAFKA_CONNS + layout.http_conns((validated or params).get("mm2_mode")))
-    if problems:
-        checks.append(unknown("pre", "connections", f"{conns} defined and complete", "Airflow connections",
-                              " | ".join(problems), Gap.OWN_SETUP))
-    else:
-        checks.append(Check("pre", "connections", "defined", f"{conns} defined and complete", Status.GO,
-                            "Airflow connections"))
-    return checks
-
-
 def fill(context: Any) -> dict[str, Any]:
     """The ``checklist`` task: fill the checklist from every step's result, write the report, return it."""
-    from mm2_smoke.hooks import check_connections
+    from mm2_smoke.preflight import Setup
     from mm2_smoke.report import build_report, render_markdown, write_report
 
     ti = context["ti"]
-    mode = dict(context["params"]).get("mm2_mode")
-    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(mode))
-    pre = _pre_checks(dict(context["params"]),
-                      ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETTINGS_KEY), problems)
+    setup = Setup.from_dict(ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETUP_KEY))
+    pre = setup.checks() if setup else [registry.spec("settings").unknown(
+        "valid Params", layout.PREFLIGHT.id, "the pre-flight did not check the Params and connections: see its task "
+        "log", Gap.NOT_MEASURED)]
     settings = run_settings(context)
     preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
     flight_checks, flight_notes, stopped = preflight_checks(preflight)
@@ -175,8 +145,8 @@ def fill(context: Any) -> dict[str, Any]:
         started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
         finished_at=utc_now_iso(), checks=checks, produced=pulled[layout.PRODUCE], count=pulled[layout.COUNT],
         baseline=base, replication=pulled[layout.REPLICATION],
-        settings=settings.to_dict(), notes=[w for p in postures for w in p.warnings()] + notes,
-        tls=[p.summary() for p in postures], preflight=preflight,
+        settings=settings.to_dict(), notes=(setup.warnings if setup else []) + notes,
+        tls=setup.tls if setup else [], preflight=preflight,
     )
     json_path, md_path = write_report(report)
     report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}

@@ -61,7 +61,12 @@ class Check:
 
 def overall(checks: Iterable[Check]) -> Status:
     """NOGO if any check is NOGO, else UNKNOWN if any is UNKNOWN (or there are none), else GO."""
-    statuses = [c.status for c in checks]
+    return combined(c.status for c in checks)
+
+
+def combined(statuses: Iterable[Status]) -> Status:
+    """NOGO if any status is NOGO, else UNKNOWN if any is UNKNOWN (or there are none), else GO."""
+    statuses = list(statuses)
     if Status.NOGO in statuses:
         return Status.NOGO
     if not statuses or Status.UNKNOWN in statuses:

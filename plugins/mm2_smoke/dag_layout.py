@@ -1,12 +1,14 @@
 """The DAG's names, written once: its id, its task groups and tasks, its connections, its Asset.
 
 The DAG file builds its tasks from these, and the code that pulls a task's XCom or reads a run (the checklist,
-the demo, the tests) refers to them, so a rename is one edit. Pure.
+the demo, the tests) refers to them, so a rename is one edit; the links to a run (Airflow's page, the smoke-test
+view) are built here too. Pure (Airflow's configuration is read, when it can be, for the links' base URL).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 DAG_ID = "mm2_smoke_test"
 
@@ -26,6 +28,28 @@ def http_conns(mm2_mode: str | None) -> tuple[str, ...]:
 
 #: Where Airflow's API server mounts the smoke-test view (the plugin ``mm2_smoke_ui``).
 VIEW_PREFIX = "/mm2-smoke"
+
+
+
+def _base_url() -> str:
+    """Airflow's ``[api] base_url`` (``http://localhost:8080`` when it is not set or cannot be read)."""
+    try:
+        from airflow.configuration import conf
+
+        return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
+    except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to lose the alert
+        return "http://localhost:8080"
+
+
+def run_url(dag_id: str, run_id: str) -> str:
+    """The run's page in Airflow's UI."""
+    return f"{_base_url()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def view_url(dag_id: str, run_id: str) -> str:
+    """The run's page of the smoke-test view: verdict, checklist, checks, counts, diagnoses."""
+    return f"{_base_url()}{VIEW_PREFIX}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
 
 #: The Asset whose events carry each GO run's baseline (later-phase DAGs can be scheduled on it).
 BASELINE_ASSET_NAME = "mm2_smoke_baseline"
@@ -55,6 +79,8 @@ PREFLIGHT = TaskRef(None, "preflight")
 #: The pre-flight's XComs: the settings every later task reads (profile resolved), and its report section.
 PREFLIGHT_SETTINGS_KEY = "settings"
 PREFLIGHT_REPORT_KEY = "preflight"
+#: The pre-flight's XCom key of its Params and connections check (``preflight.Setup``).
+PREFLIGHT_SETUP_KEY = "setup"
 #: The pre-flight's XCom key for MM2's counters as they stood before production (when the run goes on).
 COUNTERS_BEFORE_KEY = "counters_before"
 PRODUCE = TaskRef(STEP_1_1, "produce")

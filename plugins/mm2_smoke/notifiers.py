@@ -9,35 +9,10 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID, VIEW_PREFIX
+from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID, run_url, view_url
 from mm2_smoke.report import report_dir, safe_name
 
 log = logging.getLogger(__name__)
-
-
-
-
-def _base_url() -> str:
-    try:
-        from airflow.configuration import conf
-
-        return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
-    except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to lose the alert
-        return "http://localhost:8080"
-
-
-def run_url(dag_id: str, run_id: str) -> str:
-    """The run's page in Airflow's UI."""
-    from urllib.parse import quote
-
-    return f"{_base_url()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
-
-
-def view_url(dag_id: str, run_id: str) -> str:
-    """The run's page of the smoke-test view: verdict, checklist, checks, counts, diagnoses."""
-    from urllib.parse import quote
-
-    return f"{_base_url()}{VIEW_PREFIX}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def _run_ids(context: dict[str, Any]) -> tuple[str, str]:

@@ -127,7 +127,7 @@ class PerfTestResult:
         The tool's records are not tagged and it does not say which failed: ``failed_seqs`` stays empty, and
         step 1.4 has to count records by time (from ``started_ms``), not by run tag.
         """
-        from mm2_smoke.step_1_1_produce import ProduceResult
+        from mm2_smoke.payloads import ProduceResult
 
         return ProduceResult(topic=self.topic, requested=self.requested, sent=self.requested,
                              delivered=self.summary.records_sent, failed=self.failed,

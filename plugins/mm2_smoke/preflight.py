@@ -1,8 +1,9 @@
 """Before step 1.1: the run's Params and connections are checked, then the metric contract, so that nothing is
 produced on a run that cannot work.
 
-- :func:`validate_settings` (first in task ``preflight``): Params and connections; a problem stops the run there,
-  naming the Param or connection and the fix.
+- :func:`check_setup` (first in task ``preflight``): Params and connections, the one place they are checked; the
+  result is pushed (the checklist's ``settings`` and ``connections`` rows) and a problem then stops the run
+  (:meth:`Setup.raise_if_bad`), naming the Param or connection and the fix.
 - :func:`metric_contract`: which naming profile the metrics store answers with **now** (``metric_profile=auto``
   detects it), and whether every series the run relies on (:meth:`~mm2_smoke.metrics.Queries.contract`) answers
   with a fresh sample. Judged by each series' newest sample time against this host's clock, never by the names a
@@ -25,32 +26,97 @@ from typing import Any
 from mm2_smoke import chain
 from mm2_smoke import dag_layout as layout
 from mm2_smoke.chain import Finding
-from mm2_smoke.checks import Status
-from mm2_smoke.errors import SetupError
-from mm2_smoke.measured import Measured
+from mm2_smoke.checks import Check, Status
+from mm2_smoke.errors import SettingsError, SetupError
+from mm2_smoke.measured import Gap, Measured
 from mm2_smoke.metrics import AUTO, PROFILES, Queries
+from mm2_smoke.promql import Prometheus
+from mm2_smoke.registry import spec
 from mm2_smoke.settings import TOPIC_NEW_KEY, SmokeSettings, from_params
-from mm2_smoke.step_1_2_replication import Prometheus
 
 #: The contract's series that live in the Connect task metrics (the rest are MirrorSourceConnector per-topic ones).
 TASK_SERIES = ("poll_total", "write_total", "active_count", "offset_commit_max_ms")
 
 
+SETTINGS_CHECK, CONNECTIONS_CHECK = spec("settings"), spec("connections")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The Params and connections as the pre-flight found them (its XCom ``setup``; the checklist's first rows).
+
+    :param settings: the validated settings (None when a Param is invalid).
+    :param settings_error: the invalid Param and its fix ('' when valid).
+    :param conns: the connections the run needs, comma-separated.
+    :param problems: every problem of those connections, each naming the connection and the fix.
+    :param tls: each Kafka connection's TLS posture, in words.
+    :param warnings: what weakens the smoke test's own connections (TLS verification off...).
+    """
+
+    settings: dict[str, Any] | None
+    settings_error: str = ""
+    conns: str = ""
+    problems: list[str] = field(default_factory=list)
+    tls: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: The invalid Param's own error (with its ``field``), when this object saw it raised; not serialized.
+    error: SettingsError | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "error"}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Setup | None:
+        return cls(**d) if d else None
+
+    def raise_if_bad(self) -> dict[str, Any]:
+        """The validated settings.
+
+        :raises SettingsError: naming the first invalid Param.
+        :raises SetupError: listing every missing or incomplete connection with its fix.
+        """
+        if self.settings is None:
+            raise self.error or SettingsError(self.settings_error)
+        if self.problems:
+            raise SetupError(self.problems)
+        return self.settings
+
+    def checks(self) -> list[Check]:
+        """The checklist's ``settings`` and ``connections`` rows."""
+        where = layout.PREFLIGHT.id
+        out = [SETTINGS_CHECK.go("valid", SETTINGS_CHECK.go_rule, where) if self.settings is not None else
+               SETTINGS_CHECK.unknown(SETTINGS_CHECK.go_rule, where, f"invalid Param: {self.settings_error}",
+                                      Gap.OWN_SETUP)]
+        rule = CONNECTIONS_CHECK.threshold(conns=self.conns)
+        out.append(CONNECTIONS_CHECK.unknown(rule, "Airflow connections", " | ".join(self.problems), Gap.OWN_SETUP)
+                   if self.problems else CONNECTIONS_CHECK.go("defined", rule, "Airflow connections"))
+        return out
+
+
+def check_setup(params: dict[str, Any]) -> Setup:
+    """The ``preflight`` task's first part: the Params validated and the run's connections checked (without
+    connecting). Never raises: :meth:`Setup.raise_if_bad` does, after the task pushed the result."""
+    from mm2_smoke.hooks import check_connections
+
+    error: SettingsError | None = None
+    try:
+        settings: dict[str, Any] | None = from_params(params).to_dict()
+    except SettingsError as exc:
+        settings, error = None, exc
+    mode = (settings or params).get("mm2_mode")
+    needed = layout.KAFKA_CONNS + layout.http_conns(mode)
+    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(mode))
+    return Setup(settings, str(error or ""), ", ".join(needed), problems, [p.summary() for p in postures],
+                 [w for p in postures for w in p.warnings()], error)
+
+
 def validate_settings(params: dict[str, Any]) -> dict[str, Any]:
-    """The ``preflight`` task's first part: the validated settings every later task reads.
+    """The validated settings every later task reads (:func:`check_setup`, raising on a problem).
 
     :raises SettingsError: naming the first invalid Param.
     :raises SetupError: listing every missing or incomplete connection with its fix.
     """
-    from mm2_smoke.hooks import check_connections
-
-    settings = from_params(params).to_dict()
-    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(settings["mm2_mode"]))
-    if problems:
-        raise SetupError(problems)
-    for p in postures:
-        print(p.summary())
-    return settings
+    return check_setup(params).raise_if_bad()
 
 
 # --- the metric contract -------------------------------------------------------------------------------------

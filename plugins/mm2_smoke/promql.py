@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from mm2_smoke.measured import Gap, Measured, Ranges
+
+
+class Prometheus(Protocol):
+    """What the steps and the pre-flight read of a Prometheus-compatible store
+    (:class:`~mm2_smoke.hooks.PrometheusHook`; the tests' fake store)."""
+
+    def query(self, promql: str) -> Measured: ...
+
+    def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges: ...
+
+    def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Ranges: ...
 
 
 def _document(status_code: int, body: str | bytes) -> tuple[dict[str, Any] | None, str]:

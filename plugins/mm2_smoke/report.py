@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mm2_smoke.checks import Check, Status, overall
+from mm2_smoke import registry
+from mm2_smoke.checks import Check, Status, combined, overall
+from mm2_smoke.registry import fmt
 
 REPORT_DIR_ENV = "MM2_SMOKE_REPORT_DIR"
 #: Retention of the report folder: keep the newest N runs' reports (0: every one) ...
@@ -76,53 +78,19 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
     }
 
 
-def _value(checks: list[dict[str, Any]], name: str) -> Any:
-    for c in checks:
-        if c["name"] == name:
-            return c["value"]
-    return None
-
-
-def _status(checks: list[dict[str, Any]], *names: str) -> str:
-    statuses = [c["status"] for c in checks if c["name"] in names]
-    return overall([Check("", "", None, "", Status(s), "") for s in statuses]).value
-
-
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.2f}{unit}"
-    return f"{v}{unit}"
-
-
 def checklist_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """The runbook's "Checklist Phase 1" rows of a report: ``(step, status, measured values)``; the Markdown report
-    and the Airflow view (``view_html``) both show these."""
-    checks = report["checks"]
-    counts = report["counts"]
-    b = report.get("baseline") or {}
-    e2e = report.get("e2e_latency_ms") or {}
-    return [
-        ("1.1 Messages produits", _status(checks, "messages_produced"),
-         f"{_fmt(counts['delivered'])}/{_fmt(counts['produced'])} delivered, "
-         f"{_fmt(counts['achieved_rate_msg_s'])} msg/s"),
-        ("1.2 poll_total augmente", _status(checks, "poll_total_increase", "topic_record_count_increase"),
-         f"Valeur: +{_fmt(_value(checks, 'poll_total_increase'))} (topic +{_fmt(_value(checks, 'topic_record_count_increase'))})"),
-        ("1.2 write_total ≈ poll", _status(checks, "write_poll_ratio_pct", "topics_replicated"),
-         f"Ratio: {_fmt(_value(checks, 'write_poll_ratio_pct'), ' %')}"),
-        ("1.3 Latence baseline", _status(checks, "replication_latency_avg_ms", "replication_latency_max_ms",
-                                         "active_records_lag", "lag_stable", "offset_commit_max_time_ms"),
-         f"Avg: {_fmt(b.get('latency_avg_ms'), ' ms')}, max: {_fmt(b.get('latency_max_ms'), ' ms')}, "
-         f"lag: {_fmt(b.get('lag'))}, commit max: {_fmt(b.get('offset_commit_max_ms'), ' ms')}"),
-        ("1.3 Latence bout en bout", "mesure",
-         f"p50: {_fmt(e2e.get('p50'), ' ms')}, p95: {_fmt(e2e.get('p95'), ' ms')}, p99: {_fmt(e2e.get('p99'), ' ms')}"
-         f", max: {_fmt(e2e.get('max'), ' ms')} ({_fmt(e2e.get('count'))} messages, ack on source -> read on target, "
-         "one clock)"),
-        ("1.4 Messages sur target", _status(checks, "messages_on_target", "duplicates_on_target"),
-         f"Count: {_fmt(counts['received'])} (missing {_fmt(counts['missing'])}, "
-         f"duplicates {_fmt(counts['duplicates'])})"),
-    ]
+    """The runbook's "Checklist Phase 1" rows of a report: ``(step, status, measured values)``, as the registry
+    declares them (:data:`mm2_smoke.registry.ROWS`: a row's status is the overall status of its checks, its words
+    the row's template then each of its checks' own); the Markdown report and the Airflow view both show these."""
+    by_name = {c["name"]: c for c in report["checks"]}
+    rows = []
+    for row in registry.ROWS:
+        names = registry.row_checks(row.label)
+        status = row.status or combined(Status(by_name[n]["status"]) for n in names if n in by_name).value
+        words = [registry.row_words(row.words, report)]
+        words += [registry.row_words(registry.BY_NAME[n].words, report) for n in names if registry.BY_NAME[n].words]
+        rows.append((row.label, status, "; ".join(w for w in words if w)))
+    return rows
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -150,14 +118,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for c in checks:
         evidence = str(c["evidence"]).replace("|", "\\|")
-        lines.append(f"| {c['step']} | {c['name']} | {_fmt(c['value'])} | {c['threshold']} | {c['status']} | "
+        lines.append(f"| {c['step']} | {c['name']} | {fmt(c['value'])} | {c['threshold']} | {c['status']} | "
                      f"{c['reason'] or ''} | `{evidence}` |")
     flight = report.get("preflight")
     if flight:
         lines += ["", "## Pre-flight", "",
                   f"**{flight['status']}** in {flight['seconds']:.2f} s (metric profile {flight['metric_profile']}"
                   f"{', detected' if flight.get('profile_detected') else ''}; store lag "
-                  f"{_fmt(flight.get('store_lag_s'), ' s')})", ""]
+                  f"{fmt(flight.get('store_lag_s'), ' s')})", ""]
         lines += [f"- {f['check']}: {f['status']}: {f['message']}".replace("\n", " ") for f in flight["findings"]]
     if report.get("diagnoses"):
         lines += ["", "## Diagnosis (most likely cause first)", "",

@@ -14,67 +14,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mm2_smoke.bomber.stats import ProduceSummary
-from mm2_smoke.checks import Check, Status, unknown
+from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap
+from mm2_smoke.payloads import ProduceResult
+from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class ProduceResult:
-    """What step 1.1 sent, and what the brokers acknowledged (acks=all): the step's XCom.
-
-    :param failed_seqs: sequence numbers whose delivery report was an error (or never came).
-    :param first_errors: the first delivery errors, as the client reported them.
-    :param started_ms: wall clock when the first message was sent (ms since the epoch).
-    :param finished_ms: wall clock when the last delivery report arrived.
-    :param achieved_rate: messages sent per second over the production.
-    :param tagged: the records carry the run tag (False for Kafka's perf-test: step 1.4 counts by time).
-    :param variant: which producer made them (``bomber`` or ``perf-test``).
-    :param setup_error: why nothing could be produced at all (connection, credentials, TLS, topic): the
-        smoke test could not start, which is not evidence about the chain ('' when production ran).
-    :param e2e: the one-clock end-to-end watch's result (:class:`mm2_smoke.e2e.Result`), None when none ran.
-    :param topic_created: how step 1.1 created the missing test topic ('' when it existed).
-    :param run_tag: the run id written in this attempt's messages (``<run id>`` on the first attempt,
-        ``<run id>#try<n>`` on retry n): step 1.4 counts only these, so a retried step 1.1 is never counted twice.
-    """
-
-    topic: str
-    requested: int
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    failed_seqs: list[int] = field(default_factory=list)
-    first_errors: list[str] = field(default_factory=list)
-    started_ms: int = 0
-    finished_ms: int = 0
-    achieved_rate: float = 0.0
-    tagged: bool = True
-    variant: str = "bomber"
-    setup_error: str = ""
-    run_tag: str = ""
-    e2e: dict[str, Any] | None = None
-    topic_created: str = ""
-    topic_new: bool = False  # the test topic was created for this run (by the pre-flight or here)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def delivered_seqs(self) -> list[int]:
-        if not self.tagged:
-            return []
-        failed = set(self.failed_seqs)
-        return [s for s in range(1, self.sent + 1) if s not in failed]
-
-
 def attempt_tag(run_id: str, try_number: int) -> str:
     """The run tag of one attempt of step 1.1: a retry writes messages that step 1.4 tells apart."""
     return run_id if try_number <= 1 else f"{run_id}#try{try_number}"
+
+
+PRODUCED = spec("messages_produced")
 
 
 def check_produce(requested: int, sent: int, delivered: int, failed: int, first_errors: Sequence[str],
@@ -84,23 +41,22 @@ def check_produce(requested: int, sent: int, delivered: int, failed: int, first_
     :param setup_error: nothing could be produced because the smoke test's own connection does not work
         (credentials, host, TLS): UNKNOWN, since nothing about the chain was measured.
     """
-    threshold = f"{requested} delivered, 0 errors"
+    threshold = PRODUCED.threshold(num_messages=requested)
     if setup_error and delivered == 0:
-        return [unknown("1.1", "messages_produced", threshold, evidence, f"nothing produced: {setup_error}",
-                        Gap.OWN_SETUP, value=0)]
+        return [PRODUCED.unknown(threshold, evidence, f"nothing produced: {setup_error}", Gap.OWN_SETUP, value=0)]
     if failed or delivered < requested:
         why = f"{delivered}/{requested} delivered, {failed} failed"
         if first_errors:
             why += ": " + "; ".join(first_errors[:3])
-        return [Check("1.1", "messages_produced", delivered, threshold, Status.NOGO, evidence, why)]
-    return [Check("1.1", "messages_produced", delivered, threshold, Status.GO, evidence)]
+        return [PRODUCED.nogo(delivered, threshold, evidence, why)]
+    return [PRODUCED.go(delivered, threshold, evidence)]
 
 
 def checklist_part(settings: SmokeSettings, produced: dict[str, Any] | None) -> list[Check]:
     """Step 1.1's check from its result (an UNKNOWN check when the step did not finish)."""
     if not produced:
-        return [unknown("1.1", "messages_produced", f"{settings.num_messages} delivered", "step_1_1_produce",
-                        "step 1.1 did not finish: see its task log", Gap.NOT_MEASURED)]
+        return [PRODUCED.unknown(f"{settings.num_messages} delivered", "step_1_1_produce",
+                                 "step 1.1 did not finish: see its task log", Gap.NOT_MEASURED)]
     return check_produce(settings.num_messages, produced["sent"], produced["delivered"], produced["failed"],
                          produced["first_errors"], f"delivery reports of {settings.source_topic} (acks=all)",
                          produced.get("setup_error", ""))

@@ -27,11 +27,13 @@ import math
 import time
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from mm2_smoke.checks import Check, Status, unknown, unknown_from
+from mm2_smoke.checks import Check, Status
 from mm2_smoke.e2e import Result as Arrivals
-from mm2_smoke.measured import Gap, Growth, Measured, Ranges
+from mm2_smoke.measured import Gap, Growth, Measured
+from mm2_smoke.promql import Prometheus
+from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
 
 log = logging.getLogger(__name__)
@@ -45,14 +47,6 @@ PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e", "topic_new")
 #: How far past the last arrival on the target the store's data must reach before counters that do not show the
 #: arrivals are taken as disagreeing (MM2 counts a write when the target acknowledges it, which the watch reads).
 ARRIVAL_MARGIN_S = 1.0
-
-
-class Prometheus(Protocol):
-    """What step 1.2 needs of Prometheus (:class:`~mm2_smoke.hooks.PrometheusHook`)."""
-
-    def query(self, promql: str) -> Measured: ...
-
-    def query_samples(self, selector: str, window_s: int, at_s: float) -> Ranges: ...
 
 
 #: How far before production start the growth looks for each series' last sample (Prometheus' default lookback: a
@@ -289,6 +283,11 @@ RESTART_SHORTFALL = ("MM2's task restarted during the run (its task counters res
                      "too, and a restart at a count no higher than its next reading does not show as a drop")
 
 
+POLL, TOPIC, RATIO, TOPICS, STATE, NOT_RUN = (spec(n) for n in (
+    "poll_total_increase", "topic_record_count_increase", "write_poll_ratio_pct", "topics_replicated",
+    "connector_state", "replication"))
+
+
 def _growth_check(name: str, g: Growth, delivered: int, evidence: str, nogo_reason: str,
                   task_restarts: int = 0) -> Check:
     """GO when ``g`` reached the delivered count; UNKNOWN after a reset's shortfall or without a value; else NOGO.
@@ -298,18 +297,18 @@ def _growth_check(name: str, g: Growth, delivered: int, evidence: str, nogo_reas
         growth, not as a reset, so its shortfall is a reset's too (seen in CI: a just-created topic's task restarted
         after its first record; poll and write showed the reset, the topic's count read 99 of 100 without one).
     """
-    need = f">= +{delivered}"
+    check = spec(name)
+    need = check.threshold(delivered=delivered)
     evidence += _reset_note(g.resets)
     if g.value is None:
-        return unknown("1.2", name, need, evidence, g.reason, g.gap or Gap.NO_DATA)
+        return check.unknown(need, evidence, g.reason, g.gap or Gap.NO_DATA)
     if g.value >= delivered:
-        return Check("1.2", name, g.value, need, Status.GO, evidence)
+        return check.go(g.value, need, evidence)
     if g.resets and g.value > 0:
-        return unknown("1.2", name, need, evidence, RESET_SHORTFALL, Gap.COUNTER_RESET, g.value)
+        return check.unknown(need, evidence, RESET_SHORTFALL, Gap.COUNTER_RESET, g.value)
     if task_restarts and g.value > 0:
-        return unknown("1.2", name, need, evidence, f"{RESTART_SHORTFALL}; {RESET_SHORTFALL}", Gap.COUNTER_RESET,
-                       g.value)
-    return Check("1.2", name, g.value, need, Status.NOGO, evidence, nogo_reason)
+        return check.unknown(need, evidence, f"{RESTART_SHORTFALL}; {RESET_SHORTFALL}", Gap.COUNTER_RESET, g.value)
+    return check.nogo(g.value, need, evidence, nogo_reason)
 
 
 def check_replication(after: dict[str, Measured], growth: dict[str, Growth], delivered: int,
@@ -319,9 +318,8 @@ def check_replication(after: dict[str, Measured], growth: dict[str, Growth], del
     while waiting is its own NOGO row; counters that disagree with a complete arrival count are UNKNOWN."""
     checks = _check_counters(after, growth, delivered, settings, outcome, data_after_production_s)
     if outcome == Outcome.CHAIN_FAULT and arrivals is not None:
-        checks.insert(0, Check("1.2", "connector_state", "fault", "connector and tasks RUNNING", Status.NOGO,
-                               "Connect REST, read while the messages were awaited on the target "
-                               f"({arrivals.count} of {delivered} arrived)", arrivals.fault))
+        checks.insert(0, STATE.nogo("fault", STATE.go_rule, "Connect REST, read while the messages were awaited on the "
+                                    f"target ({arrivals.count} of {delivered} arrived)", arrivals.fault))
     if outcome == Outcome.METRICS_DISAGREE and arrivals is not None:
         checks = [Check(c.step, c.name, c.value, c.threshold, Status.UNKNOWN, c.evidence,
                         f"metrics disagree with the target: all {delivered} delivered messages arrived on the target "
@@ -343,92 +341,66 @@ def _check_counters(after: dict[str, Measured], growth: dict[str, Growth], deliv
         shortfall seen in data that does not reach production end is no data yet (UNKNOWN), not evidence.
     """
     if delivered <= 0:
-        return [unknown("1.2", "replication", "delivered messages replicated", after["poll_total"].source,
-                        "step 1.1 delivered no message, so replication could not be checked", Gap.NOT_MEASURED)]
+        return [NOT_RUN.unknown(NOT_RUN.go_rule, after["poll_total"].source,
+                                "step 1.1 delivered no message, so replication could not be checked", Gap.NOT_MEASURED)]
     poll, write, topic = (growth[n] for n in COUNTERS)
     if outcome == Outcome.TIMEOUT and data_after_production_s is not None and data_after_production_s < 0:
         why = (f"the metrics store's newest sample is {-data_after_production_s:.0f} s before production ended, "
                f"{settings.replication_timeout_s} s into the wait: it lags (or stopped scraping), so no shortfall "
                "is evidence yet")
-        return [unknown("1.2", name, f">= +{delivered}", after["poll_total"].source, why, Gap.STALE)
-                for name in ("poll_total_increase", "topic_record_count_increase", "write_poll_ratio_pct")]
+        return [c.unknown(c.threshold(settings, delivered=delivered), after["poll_total"].source, why, Gap.STALE)
+                for c in (POLL, TOPIC, RATIO)]
     restarts = max(poll.resets, write.resets)  # the task's own counters: a restart resets the topic's too
     checks = [
-        _growth_check("poll_total_increase", poll, delivered, after["poll_total"].source,
+        _growth_check(POLL.name, poll, delivered, after["poll_total"].source,
                       "poll_total did not move: MM2 does not read the test topic" if poll.value == 0 else
                       f"poll_total grew by {poll.value or 0:g}, fewer than the {delivered} delivered", restarts),
-        _growth_check("topic_record_count_increase", topic, delivered, after["topic_record_count"].source,
+        _growth_check(TOPIC.name, topic, delivered, after["topic_record_count"].source,
                       f"MM2 replicated {topic.value or 0:g} records of {settings.remote_topic}, fewer than the "
                       f"{delivered} delivered", restarts),
     ]
-    ratio_threshold = f"> {settings.ratio_min_pct:g} %"
+    ratio_threshold = RATIO.threshold(settings)
     ratio_ev = (f"100 * ({after['write_total'].source}{_reset_note(write.resets)} delta) / "
                 f"({after['poll_total'].source}{_reset_note(poll.resets)} delta)")
     if poll.value is None or write.value is None:
         missing = poll if poll.value is None else write
-        checks.append(unknown("1.2", "write_poll_ratio_pct", ratio_threshold, ratio_ev, missing.reason,
-                              missing.gap or Gap.NO_DATA))
+        checks.append(RATIO.unknown(ratio_threshold, ratio_ev, missing.reason, missing.gap or Gap.NO_DATA))
     elif poll.value <= 0:
         if outcome in (Outcome.STALLED, Outcome.TIMEOUT):
-            checks.append(Check("1.2", "write_poll_ratio_pct", None, ratio_threshold, Status.NOGO, ratio_ev,
-                                f"no record polled or written {settings.write_stall_timeout_s} s after production"))
+            checks.append(RATIO.nogo(None, ratio_threshold, ratio_ev,
+                                     f"no record polled or written {settings.write_stall_timeout_s} s after production"))
         else:
-            checks.append(unknown("1.2", "write_poll_ratio_pct", ratio_threshold, ratio_ev,
-                                  "no record polled: the ratio is undefined"))
+            checks.append(RATIO.unknown(ratio_threshold, ratio_ev, "no record polled: the ratio is undefined"))
     else:
         ratio = 100.0 * write.value / poll.value
         if ratio_met(write.value, poll.value, settings):
-            checks.append(Check("1.2", "write_poll_ratio_pct", round(ratio, 3), ratio_threshold, Status.GO, ratio_ev))
+            checks.append(RATIO.go(round(ratio, 3), ratio_threshold, ratio_ev))
         else:
             why = (f"write_total did not move in {settings.write_stall_timeout_s} s while poll_total grew: "
                    "writes to the target fail") if write.value == 0 else f"only {ratio:.2f} % of polled records written"
-            checks.append(Check("1.2", "write_poll_ratio_pct", round(ratio, 3), ratio_threshold, Status.NOGO,
-                                ratio_ev, why))
+            checks.append(RATIO.nogo(round(ratio, 3), ratio_threshold, ratio_ev, why))
     topics = after.get("topics_replicated")
-    threshold = ">= 1, test topic among them"
-    if topics is None or not topics.ok:
-        checks.append(unknown_from("1.2", "topics_replicated", threshold, topics) if topics else
-                      unknown("1.2", "topics_replicated", threshold, "", "not measured", Gap.NOT_MEASURED))
+    threshold = TOPICS.threshold(settings)
+    if topics is None or topics.value is None or not topics.ok:
+        checks.append(TOPICS.unknown_from(threshold, topics) if topics else
+                      TOPICS.unknown(threshold, "", "not measured", Gap.NOT_MEASURED))
     else:
         test_topic_seen = after["topic_record_count"].ok
-        status = Status.GO if topics.value >= 1 and test_topic_seen else Status.NOGO  # type: ignore[operator]
-        why = "" if status is Status.GO else (
-            f"the test topic {settings.remote_topic} has no MM2 metrics" if not test_topic_seen
-            else "no topic replicated")
-        checks.append(Check("1.2", "topics_replicated", topics.value, threshold, status, topics.source, why))
+        if topics.value >= 1 and test_topic_seen:
+            checks.append(TOPICS.go(topics.value, threshold, topics.source))
+        else:
+            checks.append(TOPICS.nogo(topics.value, threshold, topics.source,
+                                      f"the test topic {settings.remote_topic} has no MM2 metrics"
+                                      if not test_topic_seen else "no topic replicated"))
     return checks
-
-
-def confirm_by_target_count(checks: list[Check]) -> list[Check]:
-    """Step 1.2 against step 1.4's exact count, when 1.4 found every delivered message on the target:
-
-    - a check left UNKNOWN by a counter reset becomes GO (the reset lost counts, not records: positive evidence from
-      the target itself);
-    - a NOGO becomes UNKNOWN, "metrics disagree with the target count": the chain carried every message, so the
-      metrics (a lagging store, series that do not describe this chain) are what failed, not MM2.
-    """
-    count = next((c for c in checks if c.name == "messages_on_target"), None)
-    if count is None or count.status is not Status.GO:
-        return checks
-    out = []
-    for c in checks:
-        if c.step == "1.2" and c.gap is Gap.COUNTER_RESET:
-            c = Check(c.step, c.name, c.value, c.threshold, Status.GO,
-                      f"{c.evidence}; confirmed by step 1.4: every delivered message is on the target")
-        elif c.step == "1.2" and c.status is Status.NOGO:
-            c = Check(c.step, c.name, c.value, c.threshold, Status.UNKNOWN, c.evidence,
-                      f"metrics disagree with the target count: step 1.4 found every delivered message on the target "
-                      f"while {c.reason}", Gap.METRICS_DISAGREE)
-        out.append(c)
-    return out
 
 
 def checklist_part(settings: SmokeSettings, replication: dict[str, Any] | None, delivered: int | None
                    ) -> tuple[list[Check], list[str]]:
     """Step 1.2's checks and notes from its result (an UNKNOWN check when the step did not finish)."""
     if not replication or delivered is None:
-        return [unknown("1.2", "replication", "poll/write grow", "step_1_2_replication",
-                        "step 1.2 did not finish: see its task log", Gap.NOT_MEASURED)], []
+        return [NOT_RUN.unknown("poll/write grow", "step_1_2_replication", "step 1.2 did not finish: see its task log",
+                                Gap.NOT_MEASURED)], []
     after = {k: Measured.from_dict(v) for k, v in replication["after"].items()}
     growth = {k: Growth.from_dict(v) for k, v in (replication.get("growth") or {}).items()}
     checks = check_replication(after, growth, delivered, settings, replication["outcome"],

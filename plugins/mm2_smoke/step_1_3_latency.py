@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from mm2_smoke.checks import Check, Status, below, unknown
+from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap, Measured
+from mm2_smoke.promql import Prometheus
+from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
-from mm2_smoke.step_1_2_replication import Prometheus
 
 
 def lag_growing(values: Sequence[float], min_growth: float = 0.0) -> bool:
@@ -30,28 +31,30 @@ def lag_growing(values: Sequence[float], min_growth: float = 0.0) -> bool:
             and values[-1] - values[0] >= max(min_growth, 1e-9))
 
 
+AVG, MAX, LAG, LAG_STABLE, COMMIT, NOT_RUN = (spec(n) for n in (
+    "replication_latency_avg_ms", "replication_latency_max_ms", "active_records_lag", "lag_stable",
+    "offset_commit_max_time_ms", "latency_baseline"))
+
+
 def check_latency(avg: Measured, max_: Measured, lag: Measured, lag_window: Sequence[float], lag_window_query: str,
                   commit_max: Measured, settings: SmokeSettings) -> list[Check]:
     """Step 1.3: latency avg/max, lag level and trend, offset commit max time."""
-    checks = [
-        below("1.3", "replication_latency_avg_ms", avg, settings.latency_avg_max_ms, " ms"),
-        below("1.3", "replication_latency_max_ms", max_, settings.latency_max_max_ms, " ms"),
-        below("1.3", "active_records_lag", lag, settings.lag_max),
-    ]
-    threshold = f"not growing over the window (by {settings.lag_growth_min:g} or more)"
+    checks = [AVG.below(avg, settings.latency_avg_max_ms), MAX.below(max_, settings.latency_max_max_ms),
+              LAG.below(lag, settings.lag_max)]
+    threshold = LAG_STABLE.threshold(settings)
     lag_window = [v for v in lag_window if math.isfinite(v)]
     if len(lag_window) < 2:
-        checks.append(unknown("1.3", "lag_stable", threshold, lag_window_query,
-                              f"{len(lag_window)} lag sample(s) in the window: need 2 or more"))
+        checks.append(LAG_STABLE.unknown(threshold, lag_window_query,
+                                         f"{len(lag_window)} lag sample(s) in the window: need 2 or more"))
     else:
         trend = f"{lag_window[0]:g} -> {lag_window[-1]:g}"
         if lag_growing(lag_window, settings.lag_growth_min):
-            checks.append(Check("1.3", "lag_stable", trend, threshold, Status.NOGO, lag_window_query,
-                                f"lag grew by {lag_window[-1] - lag_window[0]:g} over {len(lag_window)} samples "
-                                "without going down"))
+            checks.append(LAG_STABLE.nogo(trend, threshold, lag_window_query,
+                                          f"lag grew by {lag_window[-1] - lag_window[0]:g} over {len(lag_window)} "
+                                          "samples without going down"))
         else:
-            checks.append(Check("1.3", "lag_stable", trend, threshold, Status.GO, lag_window_query))
-    checks.append(below("1.3", "offset_commit_max_time_ms", commit_max, settings.offset_commit_max_ms, " ms"))
+            checks.append(LAG_STABLE.go(trend, threshold, lag_window_query))
+    checks.append(COMMIT.below(commit_max, settings.offset_commit_max_ms))
     return checks
 
 
@@ -120,6 +123,6 @@ def latency_step(prom: Prometheus, settings: SmokeSettings, window_start_s: floa
 def checklist_part(latency: dict[str, Any] | None) -> list[Check]:
     """Step 1.3's checks from its result (an UNKNOWN check when the step did not finish)."""
     if not latency:
-        return [unknown("1.3", "latency_baseline", "measured", "step_1_3_latency_baseline",
-                        "step 1.3 did not finish: see its task log", Gap.NOT_MEASURED)]
+        return [NOT_RUN.unknown(NOT_RUN.go_rule, "step_1_3_latency_baseline", "step 1.3 did not finish: see its task log",
+                                Gap.NOT_MEASURED)]
     return [Check.from_dict(c) for c in latency["checks"]]

@@ -18,10 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mm2_smoke.checks import Check, Status, unknown
+from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap
+from mm2_smoke.payloads import ProduceResult
+from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
-from mm2_smoke.step_1_1_produce import ProduceResult
 
 log = logging.getLogger(__name__)
 
@@ -78,30 +79,32 @@ def missing_and_duplicates(delivered_seqs: Iterable[int], seen: Sequence[int]) -
     return missing, dups
 
 
+ON_TARGET, DUPLICATES = spec("messages_on_target"), spec("duplicates_on_target")
+
+
 def check_target_count(count: CountResult, delivered: int, settings: SmokeSettings, evidence: str) -> list[Check]:
     """Step 1.4: every delivered message of this run is on the target (tolerance: ``missing_tolerance``), and, for
     tagged records, none more than once (:func:`check_duplicates`)."""
-    threshold = f"{delivered} of this run (missing <= {settings.missing_tolerance})"
+    threshold = ON_TARGET.threshold(settings, delivered=delivered)
     if delivered <= 0:
-        return [unknown("1.4", "messages_on_target", threshold, evidence,
-                        "step 1.1 delivered no message, so there is nothing to count on target", Gap.NOT_MEASURED)]
+        return [ON_TARGET.unknown(threshold, evidence, "step 1.1 delivered no message, so there is nothing to count on "
+                                  "target", Gap.NOT_MEASURED)]
     if count.gap is not None:
-        return [unknown("1.4", "messages_on_target", threshold, evidence, count.reason, count.gap)]
+        return [ON_TARGET.unknown(threshold, evidence, count.reason, count.gap)]
     if count.received == 0:
         why = f"0 messages of this run on {settings.remote_topic}"
-        return [Check("1.4", "messages_on_target", 0, threshold, Status.NOGO, evidence,
-                      f"{why}: {count.note}" if count.note else why)]
+        return [ON_TARGET.nogo(0, threshold, evidence, f"{why}: {count.note}" if count.note else why)]
     if count.untagged:
         missing = count.missing_count(delivered)
         if missing > settings.missing_tolerance:
-            return [Check("1.4", "messages_on_target", count.received, threshold, Status.NOGO, evidence,
-                          f"{missing} fewer records than delivered (untagged records, counted by time)")]
-        return [Check("1.4", "messages_on_target", count.received, threshold, Status.GO, evidence)]
+            return [ON_TARGET.nogo(count.received, threshold, evidence,
+                                   f"{missing} fewer records than delivered (untagged records, counted by time)")]
+        return [ON_TARGET.go(count.received, threshold, evidence)]
     duplicates = check_duplicates(count, settings, evidence)
     if len(count.missing) > settings.missing_tolerance:
-        return [Check("1.4", "messages_on_target", count.received, threshold, Status.NOGO, evidence,
-                      f"{len(count.missing)} missing (seq {shown_seqs(count.missing)})"), duplicates]
-    return [Check("1.4", "messages_on_target", count.received, threshold, Status.GO, evidence), duplicates]
+        return [ON_TARGET.nogo(count.received, threshold, evidence,
+                               f"{len(count.missing)} missing (seq {shown_seqs(count.missing)})"), duplicates]
+    return [ON_TARGET.go(count.received, threshold, evidence), duplicates]
 
 
 def shown_seqs(seqs: Sequence[int], first: int = 20) -> str:
@@ -115,12 +118,13 @@ def check_duplicates(count: CountResult, settings: SmokeSettings, evidence: str)
     Only for a count that read tagged records (the sequence numbers are what tell a copy from a message).
     """
     n = len(count.duplicates)
-    threshold = f"<= {settings.duplicates_tolerance} seq(s) of this run more than once"
+    threshold = DUPLICATES.threshold(settings)
     if n > settings.duplicates_tolerance:
-        return Check("1.4", "duplicates_on_target", n, threshold, Status.NOGO, evidence,
-                     f"{n} sequence number(s) of this run on target more than once (seq {shown_seqs(count.duplicates)}"
-                     f"): above duplicates_tolerance={settings.duplicates_tolerance}")
-    return Check("1.4", "duplicates_on_target", n, threshold, Status.GO, evidence)
+        return DUPLICATES.nogo(n, threshold, evidence,
+                               f"{n} sequence number(s) of this run on target more than once (seq "
+                               f"{shown_seqs(count.duplicates)}): above duplicates_tolerance="
+                               f"{settings.duplicates_tolerance}")
+    return DUPLICATES.go(n, threshold, evidence)
 
 
 def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: dict[str, Any]) -> dict[str, Any]:
@@ -220,8 +224,8 @@ def checklist_part(settings: SmokeSettings, count: dict[str, Any] | None, delive
                    ) -> tuple[list[Check], list[str]]:
     """Step 1.4's check and notes from its result (an UNKNOWN check when the step did not finish)."""
     if not count or delivered is None:
-        return [unknown("1.4", "messages_on_target", "all delivered", "step_1_4_target_count",
-                        "step 1.4 did not finish: see its task log", Gap.NOT_MEASURED)], []
+        return [ON_TARGET.unknown("all delivered", "step_1_4_target_count", "step 1.4 did not finish: see its task log",
+                                  Gap.NOT_MEASURED)], []
     cr = CountResult.from_dict(count)
     checks = check_target_count(cr, delivered, settings, f"consumer on {settings.remote_topic} (run tag)")
     within = cr.duplicates and len(cr.duplicates) <= settings.duplicates_tolerance

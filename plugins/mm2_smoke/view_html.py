@@ -13,7 +13,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from mm2_smoke.report import _fmt, checklist_rows
+from mm2_smoke.registry import fmt
+from mm2_smoke.report import checklist_rows
 from mm2_smoke.view_model import HistoryRow, Trend
 
 COLORS = {"GO": "#1a7f37", "NOGO": "#cf222e", "UNKNOWN": "#9a6700", "": "#6e7781"}
@@ -90,7 +91,7 @@ def run_body(report: dict[str, Any], *, prefix: str, airflow_run_url: str, json_
     names = ("produced", "delivered", "received", "missing", "duplicates", "foreign")
     out.append('<h2>Counts</h2><table id="counts" class="counts"><tr>'
                + "".join(f"<th>{n}</th>" for n in names) + "</tr><tr>"
-               + "".join(f'<td data-count="{n}">{_e(_fmt(counts.get(n)))}</td>' for n in names) + "</tr></table>")
+               + "".join(f'<td data-count="{n}">{_e(fmt(counts.get(n)))}</td>' for n in names) + "</tr></table>")
     diagnoses = report.get("diagnoses")
     if diagnoses:
         out.append('<h2>Diagnosis (most likely cause first)</h2><table id="diagnoses"><tr><th>#</th><th>symptom</th>'
@@ -106,15 +107,15 @@ def run_body(report: dict[str, Any], *, prefix: str, airflow_run_url: str, json_
                "<th>status</th><th>reason</th><th>evidence</th></tr>")
     for c in report.get("checks") or []:
         out.append(f'<tr data-check="{_e(c.get("name"))}"><td>{_e(c.get("step"))}</td><td>{_e(c.get("name"))}</td>'
-                   f'<td>{_e(_fmt(c.get("value")))}</td><td>{_e(c.get("threshold"))}</td><td>{_st(c.get("status"))}'
+                   f'<td>{_e(fmt(c.get("value")))}</td><td>{_e(c.get("threshold"))}</td><td>{_st(c.get("status"))}'
                    f'</td><td>{_e(c.get("reason") or "")}</td><td><code>{_e(c.get("evidence"))}</code></td></tr>')
     out.append("</table>")
     flight = report.get("preflight")
     if flight:
         seconds = flight.get("seconds")
         out.append(f'<h2>Pre-flight</h2><div id="preflight"><p>{_st(flight.get("status"))} in '
-                   f'{_e(_fmt(seconds, " s"))} (metric profile {_e(flight.get("metric_profile"))}; store lag '
-                   f'{_e(_fmt(flight.get("store_lag_s"), " s"))})</p><ul>')
+                   f'{_e(fmt(seconds, " s"))} (metric profile {_e(flight.get("metric_profile"))}; store lag '
+                   f'{_e(fmt(flight.get("store_lag_s"), " s"))})</p><ul>')
         out += [f"<li>{_e(f.get('check'))}: {_st(f.get('status'))}: {_e(f.get('message'))}</li>"
                 for f in flight.get("findings") or []]
         out.append("</ul></div>")

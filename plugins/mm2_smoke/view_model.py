@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mm2_smoke.registry import trend_metrics
 from mm2_smoke.settings import SmokeSettings
 
 MASK = "***"
@@ -27,15 +28,8 @@ SECRET_KEY = re.compile(r"pass(word|wd)?$|secret|token|credential|api[_.-]?key|s
 SECRET_TEXT = re.compile(r"""((?:sasl\.)?password|secret|token)(\s*[=:]\s*|")(["']?)[^\s"',;}]+""", re.IGNORECASE)
 
 #: The baseline metrics drawn as trends: key in the report's ``baseline``, title, unit, the setting that holds its
-#: GO threshold (None: no threshold in the runbook).
-TREND_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("latency_avg_ms", "Replication latency, avg", "ms", "latency_avg_max_ms"),
-    ("latency_max_ms", "Replication latency, max", "ms", "latency_max_max_ms"),
-    ("lag", "Active records (lag)", "records", "lag_max"),
-    ("offset_commit_max_ms", "Offset commit max time", "ms", "offset_commit_max_ms"),
-    ("e2e_p50_ms", "End-to-end latency p50 (one clock)", "ms", None),
-    ("e2e_p99_ms", "End-to-end latency p99 (one clock)", "ms", None),
-)
+#: GO threshold (None: no threshold in the runbook); declared with the checks (:mod:`mm2_smoke.registry`).
+TREND_METRICS: tuple[tuple[str, str, str, str | None], ...] = trend_metrics()
 
 
 def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperatorLink
 
-from mm2_smoke.notifiers import view_url
+from mm2_smoke.dag_layout import view_url
 
 
 class SmokeReportLink(BaseOperatorLink):

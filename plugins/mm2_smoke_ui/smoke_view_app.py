@@ -34,8 +34,7 @@ from sqlalchemy import and_, or_, select
 
 from mm2_smoke import dag_layout as layout
 from mm2_smoke import view_html, view_model
-from mm2_smoke.dag_layout import VIEW_PREFIX
-from mm2_smoke.notifiers import run_url
+from mm2_smoke.dag_layout import VIEW_PREFIX, run_url
 
 #: The most runs the history reads (the newest ones).
 MAX_HISTORY = 500

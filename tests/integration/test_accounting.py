@@ -137,7 +137,7 @@ def test_records_reproduced_into_the_remote_topic_are_nogo_by_seq_and_blamed_on_
     on source and differing copies on target: a writer on target, not MM2."""
     from confluent_kafka import Producer
 
-    from mm2_smoke.checklist import duplicate_run_facts
+    from mm2_smoke.diagnosis.gather import run_facts as duplicate_run_facts
     from mm2_smoke.checks import Status
     from mm2_smoke.diagnosis import rules as dg
     from mm2_smoke.diagnosis.gather import duplicates_diagnostic

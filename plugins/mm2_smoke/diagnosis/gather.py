@@ -306,7 +306,7 @@ def duplicates_diagnostic(connect: Any, source: Any, target: Any, settings: Smok
     exactly-once setting.
 
     :param run: ``run_tag``, ``since_ms`` (read from), ``duplicate_seqs``, ``counter_resets`` (None: unknown)
-        (:func:`mm2_smoke.checklist.duplicate_run_facts`).
+        (:func:`run_facts`).
     """
 
     def body() -> list[dg.Diagnosis]:
@@ -330,13 +330,25 @@ def duplicates_diagnostic(connect: Any, source: Any, target: Any, settings: Smok
     return safely(dg.DUPLICATES_ON_TARGET, body)
 
 
+def run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
+                        replication: dict[str, Any] | None) -> dict[str, Any]:
+    """What the duplicates diagnostic reads from the steps' results: the run tag, where to read from (as step 1.4
+    did), the duplicated sequence numbers and how many times MM2's task counters reset (None: unknown)."""
+    produced, count = produced or {}, count or {}
+    growth = (replication or {}).get("growth")
+    resets = max((g.get("resets", 0) for g in growth.values()), default=0) if isinstance(growth, dict) else None
+    return {"run_tag": produced.get("run_tag"),
+            "since_ms": produced["started_ms"] - 60_000 if produced.get("started_ms") else 0,
+            "duplicate_seqs": count.get("duplicates", []), "counter_resets": resets}
+
+
 def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] | None = None
                    ) -> list[dict[str, Any]]:
     """The diagnostic task of ``symptom``: its findings (``Diagnosis.to_dict()``), never an exception.
 
     Builds the hooks of the DAG's connections (:mod:`mm2_smoke.dag_layout`) and runs the symptom's diagnostic.
 
-    :param run: what the run's steps found that a diagnostic reads (:func:`mm2_smoke.checklist.duplicate_run_facts`).
+    :param run: what the run's steps found that a diagnostic reads (:func:`run_facts`).
     """
     from mm2_smoke import dag_layout as ids
     from mm2_smoke.hooks import PrometheusHook, SmokeKafkaHook, connect_rest

@@ -13,21 +13,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mm2_smoke import registry
 from mm2_smoke.chain import MM2_DEFAULT_EXCLUDE, topic_matches  # one home: the pre-flight's
 from mm2_smoke.measured import Gap, HttpAnswer
 
-# Symptoms (what the checks showed) -> the diagnostic that inspects them.
-REPLICATION_STOPPED = "replication_stopped"  # runbook: poll_total = 0
-WRITES_FAILING = "writes_failing"  # runbook: write = 0, poll > 0
-LATENCY_HIGH = "latency_high"  # runbook: latency > 500 ms
-NOTHING_ON_TARGET = "nothing_on_target"  # runbook: 0 msg on target
-METRICS_UNAVAILABLE = "metrics_unavailable"  # UNKNOWN: could not measure
-DUPLICATES_ON_TARGET = "duplicates_on_target"  # step 1.4: a sequence number of the run on target more than once
-SYMPTOMS = (REPLICATION_STOPPED, WRITES_FAILING, LATENCY_HIGH, NOTHING_ON_TARGET, METRICS_UNAVAILABLE,
-            DUPLICATES_ON_TARGET)
-#: Each symptom's diagnostic task in the DAG's ``diagnose`` group (task names; the DAG builds them from here).
-SYMPTOM_TASKS = {REPLICATION_STOPPED: "connector", WRITES_FAILING: "writes", LATENCY_HIGH: "latency",
-                 NOTHING_ON_TARGET: "target_topic", METRICS_UNAVAILABLE: "metrics", DUPLICATES_ON_TARGET: "duplicates"}
+# Symptoms (what the checks showed) -> the diagnostic that inspects them: declared in the registry.
+REPLICATION_STOPPED = registry.Symptom.REPLICATION_STOPPED.value
+WRITES_FAILING = registry.Symptom.WRITES_FAILING.value
+LATENCY_HIGH = registry.Symptom.LATENCY_HIGH.value
+NOTHING_ON_TARGET = registry.Symptom.NOTHING_ON_TARGET.value
+METRICS_UNAVAILABLE = registry.Symptom.METRICS_UNAVAILABLE.value
+DUPLICATES_ON_TARGET = registry.Symptom.DUPLICATES_ON_TARGET.value
+SYMPTOMS = tuple(s.symptom.value for s in registry.SYMPTOMS)
+#: Each symptom's diagnostic task in the DAG's ``diagnose`` group (task names; the DAG builds them from the registry).
+SYMPTOM_TASKS = {s.symptom.value: s.task for s in registry.SYMPTOMS}
+#: The two checks of the one rule that reads two checks (see :func:`symptoms_from_checks`).
+POLL_CHECK, ON_TARGET_CHECK = registry.spec("poll_total_increase").name, registry.spec("messages_on_target").name
 
 # Causes (stable ids for tests and alert routing).
 WORKER_DOWN = "worker_or_connector_down"
@@ -101,65 +102,32 @@ def setup_diagnoses(checks: Sequence[dict[str, Any]]) -> list[Diagnosis]:
 
 
 # --- which diagnostics to run -------------------------------------------------------------------
-#: The pre-flight's chain checks whose NOGO means replication cannot start (mm2_smoke.chain).
-CHAIN_CHECKS = ("connector", "task", "topics_filter")
-
-
 def symptoms_from_checks(checks: Sequence[dict[str, Any]]) -> list[str]:
-    """The symptoms a failed run shows, from its checks (``Check.to_dict()``), in :data:`SYMPTOMS` order.
+    """The symptoms a failed run shows, from its checks (``Check.to_dict()``), in :data:`SYMPTOMS` order: each
+    check raises what its declaration says (:attr:`mm2_smoke.registry.CheckSpec.raises`).
 
     Checks of steps that did not run (gap ``not_measured``) show nothing; a failure of the smoke test's own input
-    (gap ``own_setup``) leaves nothing of MM2 to diagnose.
+    (gap ``own_setup``) leaves nothing of MM2 to diagnose. One rule reads two checks: MM2 polled every message
+    (``poll_total_increase`` GO) while none reached the target is a write failure.
     """
     if any(c.get("gap") == Gap.OWN_SETUP.value and c["status"] != "GO" for c in checks):
         return []
     checks = [c for c in checks if c.get("gap") != Gap.NOT_MEASURED.value]
-    by = {c["name"]: c for c in checks}
-
-    def status(name: str) -> str | None:
-        return by[name]["status"] if name in by else None
-
     found: set[str] = set()
-    if any(c["step"] == "pre" and ((c["name"] in CHAIN_CHECKS and c["status"] != "GO")
-                                   or (c["name"] == "source_topic" and c["status"] == "NOGO")
-                                   or (c["name"] in ("source_cluster", "target_cluster") and c["status"] != "GO"))
-           for c in checks):
-        found.add(REPLICATION_STOPPED)
-    if status("metric_contract") not in (None, "GO"):
-        found.add(METRICS_UNAVAILABLE)
-    poll = by.get("poll_total_increase")
-    on_target = by.get("messages_on_target")
-    nothing_arrived = on_target is not None and on_target["status"] != "GO" and not on_target["value"]
-    if (poll and poll["status"] != "GO") or status("topic_record_count_increase") == "NOGO" or nothing_arrived \
-            or status("replication") is not None or status("connector_state") == "NOGO":
-        found.add(REPLICATION_STOPPED)
-    if status("write_poll_ratio_pct") == "NOGO" or (status("poll_total_increase") == "GO" and nothing_arrived):
+    for c in checks:
+        declared = registry.BY_NAME.get(c["name"])
+        if declared is not None and declared.step == c["step"]:
+            found |= declared.symptoms(c["status"], c.get("value"))
+    by = {c["name"]: c for c in checks}
+    poll, on_target = by.get(POLL_CHECK), by.get(ON_TARGET_CHECK)
+    if poll and poll["status"] == "GO" and on_target and NOTHING_ON_TARGET in registry.BY_NAME[
+            ON_TARGET_CHECK].symptoms(on_target["status"], on_target.get("value")):
         found.add(WRITES_FAILING)
-    if any(status(n) == "NOGO" for n in ("replication_latency_avg_ms", "replication_latency_max_ms",
-                                         "active_records_lag", "lag_stable", "offset_commit_max_time_ms")):
-        found.add(LATENCY_HIGH)
-    if nothing_arrived:
-        found.add(NOTHING_ON_TARGET)
-    if status("duplicates_on_target") == "NOGO":
-        found.add(DUPLICATES_ON_TARGET)
-    if any(c["status"] == "UNKNOWN" and c["step"] in ("1.2", "1.3") for c in checks):
-        found.add(METRICS_UNAVAILABLE)
     return [s for s in SYMPTOMS if s in found]
 
 
 #: What each diagnostic task inspects (its doc in the DAG).
-SYMPTOM_DOCS = {
-    REPLICATION_STOPPED: "poll_total = 0: MM2 connector/task state, topics filter, source topic, MM2's ACLs on "
-                            "source (Connect REST, Kafka admin API).",
-    WRITES_FAILING: "write = 0, poll > 0: task errors (Connect REST) and MM2's ACLs on target (admin API).",
-    LATENCY_HIGH: "latency > 500 ms: MM2 producer throttling (Prometheus), client quotas (Kafka's tools), "
-                     "broker round trips.",
-    NOTHING_ON_TARGET: "0 messages on target: remote topic existence, auto-create, MM2's CREATE ACL, naming.",
-    METRICS_UNAVAILABLE: "UNKNOWN: Prometheus reachable, scrape targets up, metric names present.",
-    DUPLICATES_ON_TARGET: "duplicates on target: every copy of the duplicated sequence numbers on target (offsets, "
-                          "timestamps, producer), the same seqs on source, MM2's task restarts and exactly-once "
-                          "setting (Kafka consumers, Connect REST).",
-}
+SYMPTOM_DOCS = {s.symptom.value: s.doc for s in registry.SYMPTOMS}
 
 
 def route(report: dict[str, Any], group: str) -> list[str]:

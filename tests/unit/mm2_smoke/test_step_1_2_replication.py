@@ -9,13 +9,13 @@ from mm2_smoke.checks import Check, Status, overall
 from mm2_smoke.e2e import CHAIN_FAULT
 from mm2_smoke.e2e import Result as Arrivals
 from mm2_smoke.measured import Gap, Growth, Measured
+from mm2_smoke.reconcile import confirm_by_target_count
 from mm2_smoke.settings import SmokeSettings
 from mm2_smoke.step_1_2_replication import (
     COUNTERS,
     Outcome,
     check_replication,
     checklist_part,
-    confirm_by_target_count,
     replication_progress,
     reset_aware_growth,
 )

@@ -303,7 +303,7 @@ def test_duplicates_whose_origin_cannot_be_told_say_what_could_not_be_read() -> 
 
 
 def test_duplicate_run_facts_from_the_steps_results() -> None:
-    from mm2_smoke.checklist import duplicate_run_facts
+    from mm2_smoke.diagnosis.gather import run_facts as duplicate_run_facts
 
     facts = duplicate_run_facts({"run_tag": "r#try2", "started_ms": 100_000}, {"duplicates": [3, 7]},
                                 {"growth": {"poll": {"resets": 0}, "write": {"resets": 2}}})
