@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mm2_smoke import dag_layout as ids
+
 REPO = Path(__file__).resolve().parents[3]
 DAG_FILE = REPO / "dags" / "mm2_smoke_test.py"
 
@@ -60,7 +62,7 @@ def test_the_network_guard_catches_a_dag_file_that_touches_the_network(tmp_path,
               "except OSError:\n    pass\n")
     (folder / "mm2_smoke_test.py").write_text(DAG_FILE.read_text() + sneaky)
     bag, attempts = load_without_network(folder)
-    assert bag.import_errors == {} and "mm2_smoke_test" in bag.dags  # the DAG itself still loads
+    assert bag.import_errors == {} and ids.DAG_ID in bag.dags  # the DAG itself still loads
     assert attempts, "a socket opened at import time went unnoticed"
     # And the real DAG file, loaded the same way, touched nothing.
     assert load_without_network(REPO / "dags")[1] == []
@@ -68,7 +70,19 @@ def test_the_network_guard_catches_a_dag_file_that_touches_the_network(tmp_path,
 
 def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert "mm2_smoke_test" in dagbag.dags
+    assert ids.DAG_ID in dagbag.dags
+
+
+def expected_retries() -> dict[str, int]:
+    """Each task's retries, said once (a new task must say its own here). Only what measures again safely retries:
+    step 1.1 (a retry tags its messages apart, <run id>#try2, and 1.4 counts one attempt), the step 1.2 sensor
+    (Airflow 3.3's resume-after-defer race), 1.3 and 1.4 (reads only). The branches, the checklist, the GO task, the
+    diagnostics and ``nogo`` never do: ``nogo`` fails the run on purpose, and a retry would only run it again."""
+    from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS
+
+    once = {t.id: 0 for t in (ids.PREFLIGHT, ids.CHECKLIST, ids.ROUTE, ids.GO, ids.NOGO)}
+    diagnostics = {f"{ids.DIAGNOSE}.{name}": 0 for name in SYMPTOM_TASKS.values()}
+    return {**once, **diagnostics, **{t.id: 1 for t in (ids.PRODUCE, ids.REPLICATION, ids.LATENCY, ids.COUNT)}}
 
 
 def test_policy_tags_owner_retries_doc(dagbag) -> None:
@@ -78,31 +92,176 @@ def test_policy_tags_owner_retries_doc(dagbag) -> None:
         assert dag.max_active_runs == 1 and dag.catchup is False, dag_id
         for task in dag.tasks:
             assert task.owner == "kafka-platform", task.task_id
-            assert task.retries is not None, task.task_id
         assert dag.on_failure_callback, dag_id
+    # Airflow turns retries=None into 0: the policy is each task's number, not that it has one.
+    dag = dagbag.dags[ids.DAG_ID]
+    assert {t.task_id: t.retries for t in dag.tasks} == expected_retries()
 
 
-def test_one_task_group_per_runbook_step_and_labelled_branch(dagbag) -> None:
-    dag = dagbag.dags["mm2_smoke_test"]
-    ids = set(dag.task_ids)
-    for group in ("step_1_1_produce", "step_1_2_replication", "step_1_3_latency_baseline", "step_1_4_target_count"):
-        assert any(t.startswith(group + ".") for t in ids), group
-    assert {"checklist", "verdict", "go_for_phase_2", "nogo"} <= ids
-    # A retry of 1.1 is safe: it tags its messages apart (<run id>#try2) and 1.4 counts one attempt only.
-    assert dag.get_task("step_1_1_produce.produce").retries == 1
-    assert dag.get_edge_info("verdict", "go_for_phase_2").get("label") == "GO"
-    diagnostics = {t for t in ids if t.startswith("diagnose.")}
-    assert diagnostics == {"diagnose.connector", "diagnose.writes", "diagnose.latency", "diagnose.target_topic",
-                           "diagnose.metrics", "diagnose.duplicates"}
-    for t in diagnostics:
-        assert dag.get_edge_info("verdict", t).get("label") == "NOGO"
-        assert "nogo" in dag.get_task(t).downstream_task_ids
-    # On GO every diagnostic is skipped: nogo must have no other upstream, or it would run.
-    assert dag.get_task("nogo").upstream_task_ids == diagnostics
+def test_one_task_group_per_runbook_step(dagbag) -> None:
+    dag = dagbag.dags[ids.DAG_ID]
+    assert list(dag.task_group.children) == [
+        ids.PREFLIGHT.id, ids.STEP_1_1, ids.STEP_1_2, ids.STEP_1_3, ids.STEP_1_4, ids.CHECKLIST.id, ids.DIAGNOSE,
+        ids.ROUTE.id, ids.GO.id, ids.NOGO.id]
+    for step, group in ((ids.PRODUCE, ids.STEP_1_1), (ids.REPLICATION, ids.STEP_1_2), (ids.LATENCY, ids.STEP_1_3),
+                        (ids.COUNT, ids.STEP_1_4)):
+        assert step.group == group and dag.get_task(step.id).task_group.group_id == group, step
+    assert set(dag.task_group.children[ids.DIAGNOSE].children) == diagnostic_ids()
+
+
+# --- the wiring -----------------------------------------------------------------------------------------------------
+def diagnostic_ids() -> set[str]:
+    """The ``diagnose`` group's tasks: one per symptom the diagnosis rules route to."""
+    from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS
+
+    return {f"{ids.DIAGNOSE}.{name}" for name in SYMPTOM_TASKS.values()}
+
+
+def wiring_faults(dag) -> list[str]:
+    """What of the DAG's wiring is missing or wrong, one line each ([] when the wiring is whole):
+
+    - the checklist runs whatever happened upstream (ALL_DONE), or a failed step leaves the run without a verdict;
+    - ``nogo`` runs when at least one diagnostic ran and none failed (NONE_FAILED_MIN_ONE_SUCCESS): with the default
+      ALL_SUCCESS the branch's skipped diagnostics would skip it, and a NOGO run would end green;
+    - step 1.2 gates 1.3 and 1.4 (they read after replication is proven), which both feed the checklist;
+    - ``verdict`` is a branch to ``go_for_phase_2`` (GO) and to every diagnostic (NOGO), the diagnostics feed
+      ``nogo``, and ``nogo`` has no other upstream (on GO every diagnostic is skipped, and so must it be);
+    - the checklist's extra link is the run's report, the DAG's failure callback the alert, and the pre-flight a
+      branch that never retries (a retry would redo a run the pre-flight stopped on purpose).
+    """
+    from airflow.sdk import TriggerRule
+    from airflow.sdk.bases.branch import BranchMixIn
+    from mm2_smoke_ui.smoke_links import SmokeReportLink
+
+    from mm2_smoke.notifiers import AlertNotifier
+
+    faults: list[str] = []
+    tasks = dag.task_dict
+    missing = [t.id for t in (ids.PREFLIGHT, ids.REPLICATION, ids.LATENCY, ids.COUNT, ids.CHECKLIST, ids.ROUTE,
+                              ids.GO, ids.NOGO) if t.id not in tasks] + sorted(diagnostic_ids() - set(tasks))
+    if missing:
+        return [f"task(s) missing: {missing}"]
+
+    def edge(up: str, down: str, label: str | None = None) -> None:
+        if down not in tasks[up].downstream_task_ids or up not in tasks[down].upstream_task_ids:
+            faults.append(f"edge {up} -> {down} missing")
+        elif label is not None and dag.get_edge_info(up, down).get("label") != label:
+            faults.append(f"edge {up} -> {down} not labelled {label!r}: {dag.get_edge_info(up, down)}")
+
+    in_group = {t for t in tasks if t.startswith(ids.DIAGNOSE + ".")}
+    if in_group != diagnostic_ids():
+        faults.append(f"the {ids.DIAGNOSE} group's tasks {sorted(in_group)} are not one per symptom "
+                      f"{sorted(diagnostic_ids())}")
+    checklist, nogo, preflight = tasks[ids.CHECKLIST.id], tasks[ids.NOGO.id], tasks[ids.PREFLIGHT.id]
+    if checklist.trigger_rule != TriggerRule.ALL_DONE:
+        faults.append(f"{ids.CHECKLIST.id} trigger rule {checklist.trigger_rule}, not ALL_DONE")
+    if nogo.trigger_rule != TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS:
+        faults.append(f"{ids.NOGO.id} trigger rule {nogo.trigger_rule}, not NONE_FAILED_MIN_ONE_SUCCESS")
+    for measure in (ids.LATENCY, ids.COUNT):
+        edge(ids.REPLICATION.id, measure.id)
+        edge(measure.id, ids.CHECKLIST.id)
+    if not isinstance(tasks[ids.ROUTE.id], BranchMixIn):
+        faults.append(f"{ids.ROUTE.id} is not a branch ({type(tasks[ids.ROUTE.id]).__name__})")
+    edge(ids.ROUTE.id, ids.GO.id, "GO")
+    for diagnostic in sorted(diagnostic_ids() | in_group):
+        edge(ids.ROUTE.id, diagnostic, "NOGO")
+        edge(diagnostic, ids.NOGO.id)
+    if nogo.upstream_task_ids - diagnostic_ids():
+        faults.append(f"{ids.NOGO.id} has upstream tasks other than the diagnostics (it would run on GO): "
+                      f"{sorted(nogo.upstream_task_ids - diagnostic_ids())}")
+    if not any(isinstance(link, SmokeReportLink) for link in checklist.operator_extra_links):
+        faults.append(f"{ids.CHECKLIST.id} has no SmokeReportLink extra link: {checklist.operator_extra_links}")
+    callbacks = dag.on_failure_callback if isinstance(dag.on_failure_callback, list) else [dag.on_failure_callback]
+    if not any(isinstance(c, AlertNotifier) and c.kind == "failure" for c in callbacks):
+        got = [(type(c).__name__, getattr(c, "kind", None)) for c in callbacks]
+        faults.append(f"the DAG's on_failure_callback is not AlertNotifier(kind='failure'): {got}")
+    if not isinstance(preflight, BranchMixIn):
+        faults.append(f"{ids.PREFLIGHT.id} is not a branch ({type(preflight).__name__})")
+    if preflight.retries != 0:
+        faults.append(f"{ids.PREFLIGHT.id} retries={preflight.retries}, not 0")
+    return faults
+
+
+def test_the_wiring_is_whole(dagbag) -> None:
+    assert wiring_faults(dagbag.dags[ids.DAG_ID]) == []
+
+
+def _cut(up: str, down: str):
+    def mutate(dag) -> None:
+        dag.task_dict[up].downstream_task_ids.discard(down)
+        dag.task_dict[down].upstream_task_ids.discard(up)
+    return mutate
+
+
+def _set(task_id: str, **attrs):
+    def mutate(dag) -> None:
+        for name, value in attrs.items():
+            setattr(dag.task_dict[task_id], name, value)
+    return mutate
+
+
+def _not_a_branch(task_id: str):
+    def mutate(dag) -> None:
+        task = dag.task_dict[task_id]
+        task.__class__ = next(c for c in type(task).__mro__ if "Branch" not in c.__name__)  # its plain parent
+    return mutate
+
+
+def _callback(value):
+    def mutate(dag) -> None:
+        dag.on_failure_callback = value() if callable(value) else value
+    return mutate
+
+
+def _label(up: str, down: str):
+    def mutate(dag) -> None:
+        dag.set_edge_info(up, down, {})
+    return mutate
+
+
+def _mutations() -> dict[str, tuple]:
+    from airflow.sdk import TriggerRule
+
+    from mm2_smoke.notifiers import AlertNotifier
+
+    diagnostic = f"{ids.DIAGNOSE}.connector"
+    return {
+        "checklist trigger rule": (_set(ids.CHECKLIST.id, trigger_rule=TriggerRule.ALL_SUCCESS), "not ALL_DONE"),
+        "nogo trigger rule": (_set(ids.NOGO.id, trigger_rule=TriggerRule.ALL_SUCCESS),
+                              "not NONE_FAILED_MIN_ONE_SUCCESS"),
+        "1.2 -> 1.3": (_cut(ids.REPLICATION.id, ids.LATENCY.id), f"{ids.REPLICATION.id} -> {ids.LATENCY.id}"),
+        "1.2 -> 1.4": (_cut(ids.REPLICATION.id, ids.COUNT.id), f"{ids.REPLICATION.id} -> {ids.COUNT.id}"),
+        "1.3 -> checklist": (_cut(ids.LATENCY.id, ids.CHECKLIST.id), f"{ids.LATENCY.id} -> {ids.CHECKLIST.id}"),
+        "1.4 -> checklist": (_cut(ids.COUNT.id, ids.CHECKLIST.id), f"{ids.COUNT.id} -> {ids.CHECKLIST.id}"),
+        "verdict -> go": (_cut(ids.ROUTE.id, ids.GO.id), f"{ids.ROUTE.id} -> {ids.GO.id} missing"),
+        "verdict -> diagnostic": (_cut(ids.ROUTE.id, diagnostic), f"{ids.ROUTE.id} -> {diagnostic} missing"),
+        "GO label": (_label(ids.ROUTE.id, ids.GO.id), "not labelled 'GO'"),
+        "diagnostic -> nogo": (_cut(diagnostic, ids.NOGO.id), f"{diagnostic} -> {ids.NOGO.id} missing"),
+        "verdict not a branch": (_not_a_branch(ids.ROUTE.id), f"{ids.ROUTE.id} is not a branch"),
+        "extra link": (_set(ids.CHECKLIST.id, operator_extra_links=()), "no SmokeReportLink"),
+        "no failure callback": (_callback(None), "on_failure_callback"),
+        "a success notifier": (_callback(lambda: AlertNotifier(kind="success")), "on_failure_callback"),
+        "preflight not a branch": (_not_a_branch(ids.PREFLIGHT.id), f"{ids.PREFLIGHT.id} is not a branch"),
+        "preflight retries": (_set(ids.PREFLIGHT.id, retries=1), f"{ids.PREFLIGHT.id} retries=1"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_mutations()))
+def test_each_wiring_rule_fails_when_its_element_is_removed(dagbag, name: str) -> None:
+    """The wiring check is not vacuous: a fresh copy of the DAG (parsed again: the module's DAG stays whole), one
+    element removed, is reported, by that element."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    mutate, expected = _mutations()[name]
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags[ids.DAG_ID]
+    assert wiring_faults(dag) == []
+    mutate(dag)
+    faults = wiring_faults(dag)
+    assert len(faults) == 1 and expected in faults[0], faults
 
 
 def test_params_validate_and_default_to_the_runbook(dagbag) -> None:
-    params = dagbag.dags["mm2_smoke_test"].params
+    params = dagbag.dags[ids.DAG_ID].params
     assert params["num_messages"] == 100 and params["record_size_bytes"] == 1024
     assert params.get_param("num_messages").schema["minimum"] == 1
     with pytest.raises(Exception, match="0 is less than the minimum of 1"):
@@ -110,7 +269,7 @@ def test_params_validate_and_default_to_the_runbook(dagbag) -> None:
 
 
 def test_sensor_is_deferrable(dagbag) -> None:
-    sensor = dagbag.dags["mm2_smoke_test"].get_task("step_1_2_replication.wait_for_replication")
+    sensor = dagbag.dags[ids.DAG_ID].get_task(ids.REPLICATION.id)
     assert sensor.deferrable is True
     assert sensor.retries >= 1  # Airflow 3.3's resume-after-defer race (see ReplicationSensor)
 
