@@ -11,6 +11,7 @@ Pure and light: the DAG file imports this module (the diagnostic tasks are built
 
 from __future__ import annotations
 
+import importlib
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -95,8 +96,9 @@ class CheckSpec:
     :param trend: drawn as a trend in the Airflow view (needs ``baseline``).
     :param words: its part of the row's words, a template over the report (see :func:`row_words`), added after
         the row's own words ('' when it adds none).
-    :param evaluate: for a check no step module measures: a function of the run's step results
-        (:class:`StepResults`) returning its check, or None when the run gives nothing to check.
+    :param evaluate: for a check that no step's ``checklist_part`` returns: ``"module:function"``, a function of the
+        run's step results (:class:`StepResults`) returning its check, or None when the run gives nothing to check
+        (named, not imported, so that the step module holding it can import this one).
     """
 
     name: str
@@ -110,7 +112,7 @@ class CheckSpec:
     baseline: str | None = None
     trend: bool = False
     words: str = ""
-    evaluate: Callable[[StepResults], Any] | None = None
+    evaluate: str = ""
 
     def threshold(self, settings: Any = None, **values: Any) -> str:
         """The GO rule with the run's values: the settings' fields (``settings.to_dict()``) and ``values``."""
@@ -351,8 +353,10 @@ def evaluated(results: StepResults) -> list[Any]:
     """The checks of every declaration with an ``evaluate`` function, for the run's step results."""
     out = []
     for c in CHECKS:
-        if c.evaluate is not None:
-            check = c.evaluate(results)
+        if c.evaluate:
+            module, _, function = c.evaluate.partition(":")
+            evaluate: Callable[[StepResults], Check | None] = getattr(importlib.import_module(module), function)
+            check = evaluate(results)
             if check is not None:
                 out.append(check)
     return out
