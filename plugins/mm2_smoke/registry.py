@@ -183,7 +183,8 @@ class Row:
 
     :param label: as in the runbook (``1.2 poll_total augmente``).
     :param words: the row's measured values, a template over the report (:func:`row_words`).
-    :param status: the row's status when no check belongs to it ('' : the overall status of its checks).
+    :param status: the row's status when none of its checks is in the report ('': UNKNOWN); otherwise the overall
+        status of its checks.
     """
 
     label: str

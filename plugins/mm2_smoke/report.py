@@ -86,7 +86,8 @@ def checklist_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for row in registry.ROWS:
         names = registry.row_checks(row.label)
-        status = row.status or combined(Status(by_name[n]["status"]) for n in names if n in by_name).value
+        present = [Status(by_name[n]["status"]) for n in names if n in by_name]
+        status = combined(present).value if present or not row.status else row.status
         words = [registry.row_words(row.words, report)]
         words += [registry.row_words(registry.BY_NAME[n].words, report) for n in names if registry.BY_NAME[n].words]
         rows.append((row.label, status, "; ".join(w for w in words if w)))
