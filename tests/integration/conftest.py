@@ -13,7 +13,7 @@ _STARTED_SERVERS: list[AirflowServer] = []  # the airflow_server of this session
 
 @pytest.fixture(scope="session")
 def airflow_server(live_stack: StackConfig, tmp_path_factory, record_number):
-    """Airflow as `make ui` starts it (`mm2_stack.ui.AirflowServer`: airflow standalone on SQLite with the stack's
+    """Airflow as `make ui` starts it (`mm2_stack.airflow_server.AirflowServer`: airflow standalone on SQLite with the stack's
     connections; scheduler, triggerer, dag-processor, API server; runs only when triggered), in a temporary
     AIRFLOW_HOME, healthy and with the DAG parsed.
 

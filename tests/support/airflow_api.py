@@ -1,5 +1,5 @@
 """The tests' client of Airflow's REST API v2, on the ``airflow standalone`` that ``make ui`` runs
-(:class:`mm2_stack.ui.AirflowServer`): trigger a run, wait for it, read its task instances, logs and event log.
+(:class:`mm2_stack.airflow_server.AirflowServer`): trigger a run, wait for it, read its task instances, logs and event log.
 
 Usage::
 
