@@ -78,10 +78,8 @@ def expected_retries() -> dict[str, int]:
     step 1.1 (a retry tags its messages apart, <run id>#try2, and 1.4 counts one attempt), the step 1.2 sensor
     (Airflow 3.3's resume-after-defer race), 1.3 and 1.4 (reads only). The branches, the checklist, the GO task, the
     diagnostics and ``nogo`` never do: ``nogo`` fails the run on purpose, and a retry would only run it again."""
-    from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS
-
     once = {t.id: 0 for t in (ids.PREFLIGHT, ids.CHECKLIST, ids.ROUTE, ids.GO, ids.NOGO)}
-    diagnostics = {f"{ids.DIAGNOSE}.{name}": 0 for name in SYMPTOM_TASKS.values()}
+    diagnostics = dict.fromkeys(diagnostic_ids(), 0)
     return {**once, **diagnostics, **{t.id: 1 for t in (ids.PRODUCE, ids.REPLICATION, ids.LATENCY, ids.COUNT)}}
 
 
@@ -111,10 +109,10 @@ def test_one_task_group_per_runbook_step(dagbag) -> None:
 
 # --- the wiring -----------------------------------------------------------------------------------------------------
 def diagnostic_ids() -> set[str]:
-    """The ``diagnose`` group's tasks: one per symptom the diagnosis rules route to."""
-    from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS
+    """The ``diagnose`` group's tasks: one per symptom the check registry declares."""
+    from mm2_smoke.registry import SYMPTOMS
 
-    return {f"{ids.DIAGNOSE}.{name}" for name in SYMPTOM_TASKS.values()}
+    return {f"{ids.DIAGNOSE}.{s.task}" for s in SYMPTOMS}
 
 
 def wiring_faults(dag) -> list[str]:
