@@ -207,7 +207,7 @@ def mm2_smoke_test() -> None:
     @task.branch(task_id=ids.ROUTE.name, retries=0)
     def verdict(report: dict[str, Any]) -> list[str]:
         """GO -> go_for_phase_2; NOGO/UNKNOWN -> one diagnostic task per symptom the checks show."""
-        from mm2_smoke.diagnosis.rules import route
+        from mm2_smoke.diagnosis.routing import route
 
         return [ids.GO.id] if report["verdict"] == "GO" else route(report, ids.DIAGNOSE)
 

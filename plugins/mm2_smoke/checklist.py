@@ -171,7 +171,7 @@ def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_
         ``report``, which the Airflow view reads).
     :raises SmokeTestNogo: always (the run fails so that the failure callback alerts).
     """
-    from mm2_smoke.diagnosis.rules import Diagnosis, honest, rank, setup_diagnoses
+    from mm2_smoke.diagnosis.base import Diagnosis, honest, rank, setup_diagnoses
     from mm2_smoke.report import render_markdown, with_diagnoses, write_report
 
     ranked = [d.to_dict() for d in honest(rank([*setup_diagnoses(report["checks"]),

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mm2_smoke.diagnosis import rules as dg
+from mm2_smoke.diagnosis import base as dg
 from mm2_stack import faults
 from mm2_stack.airflow_run import airflow_env, dags_test
 from mm2_stack.config import StackConfig

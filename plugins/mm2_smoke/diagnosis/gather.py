@@ -1,5 +1,5 @@
-"""The NOGO path's diagnostic tasks: gather facts from the live system, apply the diagnosis rules
-(:mod:`mm2_smoke.diagnosis.rules`).
+"""The NOGO path's diagnostic tasks: gather facts from the live system, apply the rules of the symptom's component
+(:mod:`.connector`, :mod:`.writes`, :mod:`.latency`, :mod:`.target_topic`, :mod:`.metrics`, :mod:`.duplicates`).
 
 One function per runbook symptom. Each never raises: a diagnostic that cannot reach what it inspects
 says so as its finding.
@@ -14,23 +14,38 @@ from typing import Any
 from urllib.parse import quote
 
 from mm2_smoke import chain
-from mm2_smoke.diagnosis import rules as dg
+from mm2_smoke.diagnosis import connector, duplicates, latency, metrics, target_topic, writes
+from mm2_smoke.diagnosis.base import (
+    DIAGNOSTIC_FAILED,
+    DUPLICATES_ON_TARGET,
+    LATENCY_HIGH,
+    METRICS_UNAVAILABLE,
+    NOTHING_ON_TARGET,
+    REPLICATION_STOPPED,
+    WRITES_FAILING,
+    Acl,
+    Diagnosis,
+    Inspection,
+    conclude,
+    no_cause_found,
+)
+from mm2_smoke.diagnosis.routing import SYMPTOMS
+from mm2_smoke.measured import HttpAnswer
 from mm2_smoke.settings import SmokeSettings
 
 log = logging.getLogger(__name__)
 
 
-def safely(symptom: str, body: Callable[[], list[dg.Diagnosis]]) -> list[dict[str, Any]]:
+def safely(symptom: str, body: Callable[[], list[Diagnosis]]) -> list[dict[str, Any]]:
     """Run a diagnostic; its failure becomes a finding, never an exception on the NOGO path."""
     t0 = time.monotonic()
     try:
         found = body()
     except Exception as exc:  # noqa: BLE001 - reported as the diagnostic's own finding
         log.exception("diagnostic %s failed", symptom)
-        found = [dg.Diagnosis(symptom, dg.DIAGNOSTIC_FAILED, f"the {symptom} diagnostic could not run",
-                              f"{type(exc).__name__}: {exc}", "see the task log", 5)]
-    if not found:
-        found = [dg.no_cause_found(symptom, [], ["the diagnostic named nothing it inspected"])]
+        found = [Diagnosis(symptom, DIAGNOSTIC_FAILED, f"the {symptom} diagnostic could not run",
+                           f"{type(exc).__name__}: {exc}", "see the task log", 5)]
+    found = conclude(symptom, found, lambda: Inspection(not_inspected=["the diagnostic named nothing it inspected"]))
     for d in found:
         log.info("diagnosis [%s] score %d: %s | evidence: %s | action: %s", d.symptom, d.score, d.cause, d.evidence,
                  d.action)
@@ -38,7 +53,7 @@ def safely(symptom: str, body: Callable[[], list[dg.Diagnosis]]) -> list[dict[st
     return [d.to_dict() for d in found]
 
 
-def _acls(admin: Any, principal: str, cluster: str = "target") -> tuple[list[dg.Acl] | None, str | None]:
+def _acls(admin: Any, principal: str, cluster: str = "target") -> tuple[list[Acl] | None, str | None]:
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
         AclBindingFilter,
@@ -54,8 +69,8 @@ def _acls(admin: Any, principal: str, cluster: str = "target") -> tuple[list[dg.
         bindings = admin.describe_acls(flt, request_timeout=10).result()
     except KafkaException as exc:
         return None, f"describe ACLs of {principal} on {cluster}: {exc.args[0].str()}"
-    return [dg.Acl(b.principal, "CLUSTER" if b.restype.name == "BROKER" else b.restype.name, b.name,
-                   b.resource_pattern_type.name, b.operation.name, b.permission_type.name) for b in bindings], None
+    return [Acl(b.principal, "CLUSTER" if b.restype.name == "BROKER" else b.restype.name, b.name,
+                b.resource_pattern_type.name, b.operation.name, b.permission_type.name) for b in bindings], None
 
 
 def _topic_exists(admin: Any, topic: str) -> tuple[bool | None, list[str], str | None]:
@@ -84,7 +99,7 @@ def tcp_answers(servers: str, timeout_s: float = 2.0) -> dict[str, str]:
     return out
 
 
-def mm2_bootstrap(config: Any, hooks: dict[str, Any]) -> dict[str, dg.BootstrapProbe]:
+def mm2_bootstrap(config: Any, hooks: dict[str, Any]) -> dict[str, connector.BootstrapProbe]:
     """MM2's own bootstrap of each side, from its connector config, probed from here (beside the smoke test's)."""
     body = config.body if isinstance(config.body, dict) else {}
     out = {}
@@ -98,7 +113,7 @@ def mm2_bootstrap(config: Any, hooks: dict[str, Any]) -> dict[str, dg.BootstrapP
                 ours = hooks[side].client_config().get("bootstrap.servers", "")
             except Exception:  # noqa: BLE001 - only for the comparison
                 ours = ""
-        out[side] = dg.BootstrapProbe(servers, tcp_answers(servers), ours)
+        out[side] = connector.BootstrapProbe(servers, tcp_answers(servers), ours)
     return out
 
 
@@ -122,13 +137,13 @@ def connector_diagnostic(connect: Any, source: Any, settings: SmokeSettings, tar
     """Runbook "poll_total = 0": the MM2 connector's and tasks' state, its topics filter, the source topic, MM2's
     ACLs on source, MM2's own bootstrap addresses, and whether each cluster answers the smoke test at all."""
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         from confluent_kafka import TopicPartition
 
         name = settings.source_connector
         path = f"connectors/{quote(name, safe='')}"
         status = connect.get_json(path + "/status")
-        config = connect.get_json(path + "/config") if status.status is not None else dg.HttpAnswer(None)
+        config = connect.get_json(path + "/config") if status.status is not None else HttpAnswer(None)
         # Whether each cluster answers the smoke test at all comes first: a cluster that refuses the smoke test's own
         # connection is not asked anything else (each ask would only wait for its timeout).
         answers = {side: cluster_answer(hook) for side, hook in (("source", source), ("target", target))
@@ -166,32 +181,31 @@ def connector_diagnostic(connect: Any, source: Any, settings: SmokeSettings, tar
         # MM2's heartbeats are the witness where Connect REST cannot say (dedicated mode, REST unreachable).
         age, age_error = (chain.heartbeat_age_s(target, time.time() * 1000) if target_answers and
                           status.status is None else (None, "not read"))
-        return dg.diagnose_connector(dg.ConnectorFacts(name, status, config, settings.source_topic, exists,
-                                                       messages, err, settings.mm2_principal, acls, acl_error,
-                                                       bootstrap, silent, age, age_error,
-                                                       settings.heartbeat_max_age_s, refusals))
+        return connector.diagnose_connector(connector.ConnectorFacts(
+            name, status, config, settings.source_topic, exists, messages, err, settings.mm2_principal, acls,
+            acl_error, bootstrap, silent, age, age_error, settings.heartbeat_max_age_s, refusals))
 
-    return safely(dg.REPLICATION_STOPPED, body)
+    return safely(REPLICATION_STOPPED, body)
 
 
 def writes_diagnostic(connect: Any, target: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
     """Runbook "write = 0, poll > 0": the tasks' errors and MM2's ACLs on target."""
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         status = connect.get_json(f"connectors/{quote(settings.source_connector, safe='')}/status")
         admin = target.admin()
         acls, acl_error = _acls(admin, settings.mm2_principal)
         exists, _names, _err = _topic_exists(admin, settings.remote_topic)
-        return dg.diagnose_writes(dg.WriteFacts(settings.source_connector, status, settings.mm2_principal,
-                                                settings.remote_topic, acls, acl_error, exists))
+        return writes.diagnose_writes(writes.WriteFacts(settings.source_connector, status, settings.mm2_principal,
+                                                        settings.remote_topic, acls, acl_error, exists))
 
-    return safely(dg.WRITES_FAILING, body)
+    return safely(WRITES_FAILING, body)
 
 
 def latency_diagnostic(prom: Any, source: Any, target: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
     """Runbook "latency > 500 ms": MM2's producer throttle time, client quotas, round trips to the brokers."""
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         from mm2_smoke.java_tools import describe_user_quotas
 
         rtt: dict[str, float | None] = {}
@@ -212,17 +226,18 @@ def latency_diagnostic(prom: Any, source: Any, target: Any, settings: SmokeSetti
             quotas = describe_user_quotas(target.client_config(), settings.mm2_principal.removeprefix("User:"))
         except Exception as exc:  # noqa: BLE001 - confluent-kafka has no quota API; the tools may be absent
             quota_error = f"client quotas not read: {exc}"
-        return dg.diagnose_latency(dg.LatencyFacts(settings.mm2_principal, rtt, rtt_errors,
-                                                   sample.value if sample.ok else None, q,
-                                                   None if sample.ok else sample.reason, quotas, quota_error))
+        return latency.diagnose_latency(latency.LatencyFacts(settings.mm2_principal, rtt, rtt_errors,
+                                                             sample.value if sample.ok else None, q,
+                                                             None if sample.ok else sample.reason, quotas,
+                                                             quota_error))
 
-    return safely(dg.LATENCY_HIGH, body)
+    return safely(LATENCY_HIGH, body)
 
 
 def target_topic_diagnostic(target: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
     """Runbook "0 msg on target": does the remote topic exist, could MM2 create it, is it named otherwise."""
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         from confluent_kafka.admin import ConfigResource
 
         admin = target.admin()
@@ -238,16 +253,16 @@ def target_topic_diagnostic(target: Any, settings: SmokeSettings) -> list[dict[s
                 auto_create = entries["auto.create.topics.enable"].value
             except Exception as exc:  # noqa: BLE001 - a missing DESCRIBE_CONFIGS right is not fatal
                 log.info("broker config not readable: %s", exc)
-        return dg.diagnose_target_topic(dg.TargetTopicFacts(settings.mm2_principal, settings.remote_topic, exists,
-                                                            similar, auto_create, acls, acl_error, md_error))
+        return target_topic.diagnose_target_topic(target_topic.TargetTopicFacts(
+            settings.mm2_principal, settings.remote_topic, exists, similar, auto_create, acls, acl_error, md_error))
 
-    return safely(dg.NOTHING_ON_TARGET, body)
+    return safely(NOTHING_ON_TARGET, body)
 
 
 def metrics_diagnostic(prom: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
     """UNKNOWN: is the metrics store reachable, are its scrape targets up, does the metric contract hold now."""
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         from mm2_smoke.preflight import metric_contract
 
         answer = prom.get_json("api/v1/targets")
@@ -257,13 +272,13 @@ def metrics_diagnostic(prom: Any, settings: SmokeSettings) -> list[dict[str, Any
             targets = answer.body.get("data", {}).get("activeTargets", [])
             contract = metric_contract(prom, settings)
             contract_ok, summary = contract.status.value == "GO", contract.summary
-        return dg.diagnose_metrics(dg.MetricsFacts(answer, targets, contract_ok, summary))
+        return metrics.diagnose_metrics(metrics.MetricsFacts(answer, targets, contract_ok, summary))
 
-    return safely(dg.METRICS_UNAVAILABLE, body)
+    return safely(METRICS_UNAVAILABLE, body)
 
 
 def find_copies(hook: Any, topic: str, run_tag: str, seqs: list[int], since_ms: int, timeout_s: float
-                ) -> tuple[dict[int, list[dg.Copy]] | None, str | None]:
+                ) -> tuple[dict[int, list[duplicates.Copy]] | None, str | None]:
     """Every copy of the run's ``seqs`` on ``topic`` (read from ``since_ms`` up to the end offsets seen at start),
     or None and why it could not be read."""
     import hashlib
@@ -272,7 +287,7 @@ def find_copies(hook: Any, topic: str, run_tag: str, seqs: list[int], since_ms: 
     from mm2_smoke.run_reader import PartitionReader, reader_settings
 
     wanted = set(seqs)
-    found: dict[int, list[dg.Copy]] = {s: [] for s in seqs}
+    found: dict[int, list[duplicates.Copy]] = {s: [] for s in seqs}
     try:
         consumer = hook.consumer(**reader_settings("mm2-smoke-diagnostics"))
     except Exception as exc:  # noqa: BLE001
@@ -289,8 +304,9 @@ def find_copies(hook: Any, topic: str, run_tag: str, seqs: list[int], since_ms: 
             for msg in batch.messages:
                 tag = decode(msg.value())
                 if tag is not None and tag.run_id == run_tag and tag.seq in wanted:
-                    found[tag.seq].append(dg.Copy(msg.partition(), msg.offset(), msg.timestamp()[1], tag.producer_id,
-                                                  tag.ts_ms, hashlib.sha1(msg.value()).hexdigest()[:12]))
+                    found[tag.seq].append(duplicates.Copy(msg.partition(), msg.offset(), msg.timestamp()[1],
+                                                          tag.producer_id, tag.ts_ms,
+                                                          hashlib.sha1(msg.value()).hexdigest()[:12]))
         if not reader.reached_end:
             return None, f"{topic} not read to its end within {timeout_s:g} s"
     except Exception as exc:  # noqa: BLE001
@@ -309,25 +325,25 @@ def duplicates_diagnostic(connect: Any, source: Any, target: Any, settings: Smok
         (:func:`run_facts`).
     """
 
-    def body() -> list[dg.Diagnosis]:
+    def body() -> list[Diagnosis]:
         seqs = list(run.get("duplicate_seqs") or [])[:200]
         if not seqs or not run.get("run_tag"):
-            return [dg.no_cause_found(dg.DUPLICATES_ON_TARGET, [], ["step 1.4's duplicated sequence numbers and run "
-                                                                    "tag (not in the run's results)"])]
+            return [no_cause_found(DUPLICATES_ON_TARGET, [], ["step 1.4's duplicated sequence numbers and run tag (not "
+                                                              "in the run's results)"])]
         timeout = min(30.0, float(settings.count_timeout_s))
         since = int(run.get("since_ms") or 0)
         target_copies, target_error = find_copies(target, settings.remote_topic, run["run_tag"], seqs, since, timeout)
         source_copies, source_error = find_copies(source, settings.source_topic, run["run_tag"], seqs, since, timeout)
         path = f"connectors/{quote(settings.source_connector, safe='')}"
         status = connect.get_json(path + "/status")
-        config = connect.get_json(path + "/config") if status.status is not None else dg.HttpAnswer(None)
+        config = connect.get_json(path + "/config") if status.status is not None else HttpAnswer(None)
         exactly_once = (config.body.get("exactly.once.support", "") if config.status == 200
                         and isinstance(config.body, dict) else None)
-        return dg.diagnose_duplicates(dg.DuplicateFacts(
+        return duplicates.diagnose_duplicates(duplicates.DuplicateFacts(
             settings.source_connector, settings.source_topic, settings.remote_topic, seqs, target_copies,
             source_copies, run.get("counter_resets"), status, exactly_once, target_error, source_error))
 
-    return safely(dg.DUPLICATES_ON_TARGET, body)
+    return safely(DUPLICATES_ON_TARGET, body)
 
 
 def run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
@@ -355,19 +371,19 @@ def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] |
     from mm2_smoke.settings import from_params
 
     s = from_params(settings)
-    if symptom == dg.REPLICATION_STOPPED:
+    if symptom == REPLICATION_STOPPED:
         return connector_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN), s,
                                     SmokeKafkaHook(ids.TARGET_CONN))
-    if symptom == dg.WRITES_FAILING:
+    if symptom == WRITES_FAILING:
         return writes_diagnostic(connect_rest(s), SmokeKafkaHook(ids.TARGET_CONN), s)
-    if symptom == dg.LATENCY_HIGH:
+    if symptom == LATENCY_HIGH:
         return latency_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), SmokeKafkaHook(ids.SOURCE_CONN),
                                   SmokeKafkaHook(ids.TARGET_CONN), s)
-    if symptom == dg.NOTHING_ON_TARGET:
+    if symptom == NOTHING_ON_TARGET:
         return target_topic_diagnostic(SmokeKafkaHook(ids.TARGET_CONN), s)
-    if symptom == dg.METRICS_UNAVAILABLE:
+    if symptom == METRICS_UNAVAILABLE:
         return metrics_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), s)
-    if symptom == dg.DUPLICATES_ON_TARGET:
+    if symptom == DUPLICATES_ON_TARGET:
         return duplicates_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN),
                                      SmokeKafkaHook(ids.TARGET_CONN), s, run or {})
-    raise ValueError(f"unknown symptom {symptom!r}: use one of {', '.join(dg.SYMPTOMS)}")
+    raise ValueError(f"unknown symptom {symptom!r}: use one of {', '.join(SYMPTOMS)}")
