@@ -16,7 +16,9 @@ from mm2_smoke.diagnosis.base import (
     WRITES_FAILING,
     Acl,
     Diagnosis,
+    Inspection,
     acl_allows,
+    conclude,
     honest,
     no_cause_found,
     rank,
@@ -78,3 +80,12 @@ def test_setup_problem_is_the_first_diagnosis_with_the_checks_reason() -> None:
     # Metrics that do not answer are not the smoke test's own input, even before producing.
     contract = {"step": "pre", "name": "metric_contract", "status": "UNKNOWN", "gap": "no_data", "reason": "x"}
     assert setup_diagnoses([contract]) == []
+
+
+def test_a_diagnostic_ends_with_its_findings_or_one_no_cause_found_naming_what_it_inspected() -> None:
+    found = [Diagnosis(WRITES_FAILING, TASK_ERROR, "c", "e", "a", 65)]
+    asked: list[int] = []
+    assert conclude(WRITES_FAILING, found, lambda: asked.append(1) or Inspection()) == found and asked == []
+    [d] = conclude(WRITES_FAILING, [], lambda: Inspection(["Connect REST status"], ["ACLs on target (denied)"]))
+    assert d == no_cause_found(WRITES_FAILING, ["Connect REST status"], ["ACLs on target (denied)"])
+    assert "not a clean bill" in d.cause and "could NOT inspect: ACLs on target (denied)" in d.evidence

@@ -10,6 +10,7 @@ from mm2_smoke.diagnosis.base import (
     DUPLICATES_BY_MM2,
     DUPLICATES_ON_TARGET,
     DUPLICATES_ON_TARGET_WRITER,
+    NO_CAUSE_FOUND,
 )
 from mm2_smoke.diagnosis.duplicates import Copy, DuplicateFacts, diagnose_duplicates
 from mm2_smoke.measured import HttpAnswer
@@ -69,3 +70,8 @@ def test_duplicate_run_facts_from_the_steps_results() -> None:
                                 {"growth": {"poll": {"resets": 0}, "write": {"resets": 2}}})
     assert facts == {"run_tag": "r#try2", "since_ms": 40_000, "duplicate_seqs": [3, 7], "counter_resets": 2}
     assert duplicate_run_facts(None, None, None)["counter_resets"] is None
+
+
+def test_duplicates_without_a_sequence_number_end_with_what_could_not_be_inspected() -> None:
+    [d] = diagnose_duplicates(dup_facts({}, {}))
+    assert d.cause_id == NO_CAUSE_FOUND and "not a clean bill" in d.cause and "(none given)" in d.evidence
