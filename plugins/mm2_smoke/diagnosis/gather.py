@@ -260,7 +260,8 @@ def target_topic_diagnostic(target: Any, settings: SmokeSettings) -> list[dict[s
 
 
 def metrics_diagnostic(prom: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
-    """UNKNOWN: is the metrics store reachable, are its scrape targets up, does the metric contract hold now."""
+    """UNKNOWN: is the metrics store reachable, are its scrape targets up, does the metric contract hold at diagnosis
+    time."""
 
     def body() -> list[Diagnosis]:
         from mm2_smoke.preflight import metric_contract
@@ -347,7 +348,7 @@ def duplicates_diagnostic(connect: Any, source: Any, target: Any, settings: Smok
 
 
 def run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
-                        replication: dict[str, Any] | None) -> dict[str, Any]:
+              replication: dict[str, Any] | None) -> dict[str, Any]:
     """What the duplicates diagnostic reads from the steps' results: the run tag, where to read from (as step 1.4
     did), the duplicated sequence numbers and how many times MM2's task counters reset (None: unknown)."""
     produced, count = produced or {}, count or {}

@@ -26,7 +26,8 @@ class MetricsFacts:
 
     :param prometheus: its answer to the scrape targets listing.
     :param targets: its active scrape targets.
-    :param contract_ok: the smoke test's metric contract holds now (every series the run relies on answers fresh).
+    :param contract_ok: the smoke test's metric contract holds at diagnosis time (every series the run relies on
+        answers fresh).
     :param contract_summary: what the contract found: the profile, the missing or stale series, a profile that
         would answer (only if its series really do).
     """

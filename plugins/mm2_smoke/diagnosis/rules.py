@@ -7,8 +7,9 @@ ending), the component modules (:mod:`.connector`, :mod:`.writes`, :mod:`.latenc
 
 Still reading it: ``dags/mm2_smoke_test.py`` (``SYMPTOM_DOCS``, ``SYMPTOM_TASKS``: from ``mm2_smoke.registry`` once
 that DAG change lands), ``tests/unit/dags/test_mm2_smoke_test.py`` (``SYMPTOM_TASKS``: ``.routing``),
-``tests/unit/mm2_smoke/test_secured_chains.py`` (``.connector`` and ``.base``), ``tests/unit/mm2_smoke/test_checklist.py``
-(``.base``), and ``tests/unit/mm2_smoke/test_pure_core.py``, which names this module.
+``tests/unit/mm2_smoke/test_secured_chains.py`` (``.connector`` and ``.base``),
+``tests/unit/mm2_smoke/test_checklist.py`` (``.base``), and ``tests/unit/mm2_smoke/test_pure_core.py``, which names
+this module.
 """
 
 from __future__ import annotations
