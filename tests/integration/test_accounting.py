@@ -137,10 +137,10 @@ def test_records_reproduced_into_the_remote_topic_are_nogo_by_seq_and_blamed_on_
     on source and differing copies on target: a writer on target, not MM2."""
     from confluent_kafka import Producer
 
-    from mm2_smoke.diagnosis.gather import run_facts as duplicate_run_facts
     from mm2_smoke.checks import Status
     from mm2_smoke.diagnosis import base as dg
     from mm2_smoke.diagnosis.gather import duplicates_diagnostic
+    from mm2_smoke.diagnosis.gather import run_facts as duplicate_run_facts
     from mm2_smoke.hooks import ConnectHook, SmokeKafkaHook
     from mm2_smoke.message import RunTag, encode
     from mm2_smoke.step_1_1_produce import produce_step

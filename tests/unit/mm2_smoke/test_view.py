@@ -19,7 +19,7 @@ from mm2_smoke.view_model import (
     run_report,
     trends,
 )
-from tests.unit.mm2_smoke.test_report import sample_report
+from tests.support.reports import sample_report
 
 PASSWORD = "s3cr3t-Pa55word"
 
