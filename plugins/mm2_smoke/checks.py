@@ -11,9 +11,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import cast
 
 from mm2_smoke.measured import Gap, Measured
+from mm2_smoke.payloads import CheckDict
 
 
 class Status(StrEnum):
@@ -45,18 +46,19 @@ class Check:
     reason: str = ""
     gap: Gap | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CheckDict:
         d = asdict(self)
         d["status"] = self.status.value
         d["gap"] = self.gap.value if self.gap is not None else None
         if isinstance(self.value, float) and not math.isfinite(self.value):
             d["value"] = str(self.value)
-        return d
+        return cast(CheckDict, d)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Check:
+    def from_dict(cls, d: CheckDict) -> Check:
         gap = d.get("gap")
-        return cls(**{**d, "status": Status(d["status"]), "gap": Gap(gap) if gap else None})
+        return cls(d["step"], d["name"], d["value"], d["threshold"], Status(d["status"]), d["evidence"],
+                   d.get("reason", ""), Gap(gap) if gap else None)
 
 
 def overall(checks: Iterable[Check]) -> Status:
@@ -88,9 +90,9 @@ def unknown_from(step: str, name: str, threshold: str, measured: Measured) -> Ch
 def below(step: str, name: str, measured: Measured, limit: float, unit: str = "") -> Check:
     """GO when the measured value is below ``limit``; NOGO at or above; UNKNOWN without a value."""
     threshold = f"< {limit:g}{unit}"
-    if not measured.ok:
+    value = measured.number
+    if value is None:
         return unknown_from(step, name, threshold, measured)
-    value = float(measured.value)  # type: ignore[arg-type]
     if value < limit:
         return Check(step, name, value, threshold, Status.GO, measured.source)
     return Check(step, name, value, threshold, Status.NOGO, measured.source,

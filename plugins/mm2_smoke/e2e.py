@@ -20,10 +20,11 @@ from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from mm2_smoke.bomber.stats import percentile
 from mm2_smoke.message import decode
+from mm2_smoke.payloads import E2eDict, E2eLatency
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ class Result:
     ended: str
     last_arrival_s: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> E2eDict:
+        return cast(E2eDict, asdict(self))
 
     @property
     def fault(self) -> str:
@@ -63,10 +64,10 @@ class Result:
         return self.ended.removeprefix(CHAIN_FAULT) if self.ended.startswith(CHAIN_FAULT) else ""
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Result | None:
+    def from_dict(cls, d: E2eDict | None) -> Result | None:
         return cls(**d) if d else None
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> E2eLatency:
         """The report's ``e2e_latency_ms`` (``p50``, ``p95``, ``p99``, ``max``, ``count``)."""
         return {"p50": self.p50, "p95": self.p95, "p99": self.p99, "max": self.max, "count": self.count}
 

@@ -11,9 +11,12 @@ Pure: no Airflow, no Kafka client.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, cast
+
+from mm2_smoke.payloads import GrowthDict, MeasuredDict
 
 
 class Gap(StrEnum):
@@ -77,6 +80,11 @@ class Measured:
         return self.gap is None and self.value is not None and math.isfinite(self.value)
 
     @property
+    def number(self) -> float | None:
+        """The value when it is :attr:`ok` (a finite number), else None: what a threshold or a clock may use."""
+        return float(self.value) if self.ok and self.value is not None else None
+
+    @property
     def empty(self) -> bool:
         """The source answered with nothing at all (e.g. a per-topic counter before its topic's first record)."""
         return self.gap is Gap.NO_DATA and self.series == 0
@@ -89,15 +97,15 @@ class Measured:
         """The same gap with ``extra`` appended to its reason."""
         return replace(self, reason=f"{self.reason} ({extra})")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MeasuredDict:
         d = asdict(self)
         # NaN/Inf are not JSON: keep them as strings.
         if self.value is not None and not math.isfinite(self.value):
             d["value"] = str(self.value)
-        return d
+        return cast(MeasuredDict, d)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Self:
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in d.items() if k in known}
         if data.get("value") is not None:
@@ -115,6 +123,9 @@ class Growth(Measured):
     """
 
     resets: int = 0
+
+    def to_dict(self) -> GrowthDict:
+        return cast(GrowthDict, super().to_dict())
 
 
 @dataclass(frozen=True)

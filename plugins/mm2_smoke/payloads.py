@@ -1,13 +1,84 @@
 """The tasks' results as they travel between tasks (XCom, trigger kwargs) and into the report: one typed shape each.
 
-Pure: no Airflow, no Kafka client. A step module builds its result here and reads the results of the steps before
-it from here, never from another step module.
+Pure: no Airflow, no Kafka client, no other module of the package (every module may import this one). A step module
+builds its result here and reads the results of the steps before it from here, never from another step module.
+
+The shapes are :class:`typing.TypedDict` s: at run time they are the plain dicts XCom and the JSON report carry (their
+keys are what scripts read: a key is never renamed or dropped here without them), and a type checker holds every
+producer and consumer to them. A dataclass that carries one of them has ``to_dict``/``from_dict``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
+
+
+# --- values ----------------------------------------------------------------------------------------------------
+class MeasuredDict(TypedDict):
+    """:meth:`mm2_smoke.measured.Measured.to_dict`: a value, or why there is none (``gap``, ``reason``)."""
+
+    source: str
+    value: float | str | None  # a str for NaN/±Inf as read (JSON has no such numbers)
+    gap: str | None  # a :class:`~mm2_smoke.measured.Gap` value
+    reason: str
+    series: int
+    at_s: float | None
+
+
+class GrowthDict(MeasuredDict):
+    """:meth:`mm2_smoke.measured.Growth.to_dict`: a counter's growth over the run, counted across resets."""
+
+    resets: int
+
+
+class CheckDict(TypedDict):
+    """:meth:`mm2_smoke.checks.Check.to_dict`: one line of evidence (the report's ``checks[]``)."""
+
+    step: str
+    name: str
+    value: float | int | str | None  # a str for NaN/±Inf, and for words (a state, a trend)
+    threshold: str
+    status: str  # GO, NOGO or UNKNOWN
+    evidence: str
+    reason: str
+    gap: str | None
+
+
+# --- step 1.1 --------------------------------------------------------------------------------------------------
+class E2eDict(TypedDict):
+    """:meth:`mm2_smoke.e2e.Result.to_dict`: the one-clock end-to-end watch (step 1.1's ``e2e``)."""
+
+    count: int
+    p50: int | None
+    p95: int | None
+    p99: int | None
+    max: int | None
+    complete: bool
+    ended: str
+    last_arrival_s: float | None
+
+
+class ProduceResultDict(TypedDict):
+    """Step 1.1's XCom: :meth:`ProduceResult.to_dict` (its fields, one key each)."""
+
+    topic: str
+    requested: int
+    sent: int
+    delivered: int
+    failed: int
+    failed_seqs: list[int]
+    first_errors: list[str]
+    started_ms: int
+    finished_ms: int
+    achieved_rate: float
+    tagged: bool
+    variant: str
+    setup_error: str
+    run_tag: str
+    e2e: E2eDict | None
+    topic_created: str
+    topic_new: bool
 
 
 @dataclass
@@ -43,15 +114,177 @@ class ProduceResult:
     variant: str = "bomber"
     setup_error: str = ""
     run_tag: str = ""
-    e2e: dict[str, Any] | None = None
+    e2e: E2eDict | None = None
     topic_created: str = ""
     topic_new: bool = False  # the test topic was created for this run (by the pre-flight or here)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> ProduceResultDict:
+        return cast(ProduceResultDict, asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: ProduceResultDict) -> ProduceResult:
+        return cls(**d)
 
     def delivered_seqs(self) -> list[int]:
         if not self.tagged:
             return []
         failed = set(self.failed_seqs)
         return [s for s in range(1, self.sent + 1) if s not in failed]
+
+
+# --- step 1.2 --------------------------------------------------------------------------------------------------
+class WaitProduced(TypedDict):
+    """What of step 1.1's result step 1.2's wait reads (``step_1_2_replication.PRODUCED_FIELDS``): all the trigger
+    gets of it. A :class:`ProduceResultDict` is one."""
+
+    delivered: int
+    started_ms: int
+    finished_ms: int
+    e2e: E2eDict | None
+    topic_new: bool
+
+
+class ReplicationEvent(TypedDict):
+    """The trigger's one event: how the wait ended and the last reading, or ``status`` ``error`` and a message."""
+
+    status: str  # an ``Outcome`` value, or ``error``
+    decided_at_s: NotRequired[float]
+    after: NotRequired[dict[str, MeasuredDict]]
+    growth: NotRequired[dict[str, GrowthDict]]
+    message: NotRequired[str]
+
+
+class ReplicationResult(TypedDict):
+    """Step 1.2's XCom (``step_1_2_replication.result``)."""
+
+    outcome: str  # an ``Outcome`` value
+    after: dict[str, MeasuredDict]  # the last reading, by measurement (``data_time``: the store's newest sample)
+    before: dict[str, MeasuredDict]  # the counters before production (the pre-flight's)
+    delivered: int
+    growth: dict[str, GrowthDict]
+    decided_at_s: float
+    seconds_after_production: float
+    arrivals: E2eDict | None  # step 1.1's one-clock watch
+    data_after_production_s: float | None
+
+
+# --- step 1.3 --------------------------------------------------------------------------------------------------
+class LatencyBaseline(TypedDict):
+    """Step 1.3's values (None: not measured), recorded as the run's baseline."""
+
+    latency_avg_ms: float | None
+    latency_max_ms: float | None
+    lag: float | None
+    offset_commit_max_ms: float | None
+    lag_window: list[float]
+
+
+class LatencyResult(TypedDict):
+    """Step 1.3's XCom (``step_1_3_latency.latency_step``)."""
+
+    checks: list[CheckDict]
+    baseline: LatencyBaseline
+
+
+# --- step 1.4 --------------------------------------------------------------------------------------------------
+class CountResultDict(TypedDict):
+    """Step 1.4's XCom: ``step_1_4_target_count.CountResult.to_dict``."""
+
+    received: int
+    missing: list[int]
+    duplicates: list[int]
+    foreign: int
+    gap: str | None
+    reason: str
+    note: str
+    untagged: bool
+
+
+# --- the pre-flight --------------------------------------------------------------------------------------------
+class FindingDict(TypedDict):
+    """:meth:`mm2_smoke.chain.Finding.to_dict`: one thing found about the chain."""
+
+    check: str
+    status: str
+    certain: bool
+    message: str
+    evidence: str
+    value: str | None
+    threshold: str
+
+
+class PreflightReport(TypedDict):
+    """The pre-flight's XCom ``report``, the report's ``preflight`` section (``preflight.Outcome.report``)."""
+
+    status: str  # GO, NOGO, UNKNOWN, WARN or OFF
+    findings: list[FindingDict]
+    seconds: float
+    metric_profile: str
+    profile_detected: bool
+    store_lag_s: float | None
+
+
+class SetupDict(TypedDict):
+    """The pre-flight's XCom ``setup`` (``preflight.Setup.to_dict``): the Params and connections as found."""
+
+    settings: dict[str, Any] | None  # the validated settings (``SmokeSettings.to_dict()``)
+    settings_error: str
+    conns: str
+    problems: list[str]
+    tls: list[str]
+    warnings: list[str]
+
+
+# --- the checklist's report ------------------------------------------------------------------------------------
+class ReportCounts(TypedDict):
+    """The report's ``counts``."""
+
+    produced: int | None
+    delivered: int | None
+    received: int | None
+    missing: int | None
+    duplicates: int | None
+    missing_seqs: list[int]
+    duplicate_seqs: list[int]
+    foreign: int | None
+    achieved_rate_msg_s: float | None
+
+
+class E2eLatency(TypedDict):
+    """The report's ``e2e_latency_ms`` (None each when no watch ran)."""
+
+    p50: int | None
+    p95: int | None
+    p99: int | None
+    max: int | None
+    count: int | None
+
+
+class ReportFiles(TypedDict):
+    json: str
+    markdown: str
+
+
+class SmokeReport(TypedDict):
+    """The run's report (``report.build_report``): the ``checklist`` task's XCom, the JSON file, the alert's source;
+    the ``nogo`` task's XCom ``report`` adds the ranked diagnoses."""
+
+    dag_id: str
+    run_id: str
+    verdict: str
+    started_at: str
+    finished_at: str
+    checks: list[CheckDict]
+    failed_checks: list[CheckDict]
+    preflight: PreflightReport | None
+    counts: ReportCounts
+    baseline: dict[str, Any]  # step 1.3's values and the registry's baseline fields (``CheckSpec.baseline``)
+    e2e_latency_ms: E2eLatency
+    replication_outcome: str | None
+    replication_decided_s_after_production: float | None
+    settings: dict[str, Any]  # ``SmokeSettings.to_dict()``
+    notes: list[str]
+    tls: list[str]
+    report_files: NotRequired[ReportFiles]  # where the checklist task wrote it
+    diagnoses: NotRequired[list[dict[str, Any]]]  # the nogo task's (``Diagnosis.to_dict()``), most likely first
+    diagnosis_seconds: NotRequired[float]

@@ -38,3 +38,11 @@ def test_ranges_pick_one_series_or_say_they_are_ambiguous() -> None:
     assert one.one() is one and one.values == [2.0, 3.0]
     two = Ranges("q", series=2, points=(((1.0, 2.0),), ((1.0, 5.0),)))
     assert two.one().gap is Gap.AMBIGUOUS and two.one().values == []
+
+
+def test_number_is_the_value_only_when_it_is_usable() -> None:
+    assert Measured.of("q", 3, at_s=1.0).number == 3.0
+    assert Measured.of("q", 0.0).number == 0.0
+    for unusable in (Measured.of("q", math.nan), Measured.of("q", math.inf),
+                     Measured.missing("q", Gap.UNREACHABLE, "down"), Measured("q", 5.0, Gap.STALE, "old")):
+        assert unusable.number is None
