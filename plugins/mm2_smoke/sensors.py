@@ -15,6 +15,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from mm2_smoke import step_1_2_replication as step
 from mm2_smoke.errors import UnavailableError
+from mm2_smoke.payloads import ReplicationEvent, ReplicationResult
 from mm2_smoke.settings import from_params
 
 
@@ -85,13 +86,13 @@ class ReplicationSensor(BaseSensorOperator):
         self.log.info("replication: still waiting after %.1f s in the worker: deferring to the triggerer",
                       time.monotonic() - started)
         self.defer(
-            trigger=ReplicationTrigger(prometheus_conn_id=self.prometheus_conn_id, settings=self.settings,
-                                       produced={k: self.produced.get(k) for k in step.PRODUCED_FIELDS}),
+            trigger=ReplicationTrigger(prometheus_conn_id=self.prometheus_conn_id,
+                                       settings=step.wait_settings(self.settings), **step.wait_produced(self.produced)),
             method_name="execute_complete",
             timeout=timedelta(seconds=settings.replication_timeout_s + 120),
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Any, event: ReplicationEvent) -> ReplicationResult:
         if event.get("status") == "error":
             raise UnavailableError("the replication wait failed in the triggerer: {message}",
                                    message=event.get("message"))

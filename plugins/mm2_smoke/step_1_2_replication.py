@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from mm2_smoke.checks import Check, Status
 from mm2_smoke.e2e import Result as Arrivals
 from mm2_smoke.measured import Gap, Growth, Measured
+from mm2_smoke.payloads import GrowthDict, MeasuredDict, ReplicationResult, WaitProduced
 from mm2_smoke.promql import Prometheus
 from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
@@ -42,8 +43,15 @@ log = logging.getLogger(__name__)
 COUNTERS = ("poll_total", "write_total", "topic_record_count")
 #: What the wait reads at each check (the counters' current sums, and how many topics MM2 replicates).
 INSTANT = (*COUNTERS, "topics_replicated")
-#: What of step 1.1's result the wait reads: all the trigger gets (a field missing here is missing in the triggerer).
-PRODUCED_FIELDS = ("delivered", "started_ms", "finished_ms", "e2e", "topic_new")
+#: What of step 1.1's result the wait reads (:class:`~mm2_smoke.payloads.WaitProduced`): all the trigger gets (a field
+#: missing here is missing in the triggerer).
+PRODUCED_FIELDS = tuple(WaitProduced.__annotations__)
+#: What of the run's settings the wait reads: the queries' (naming profile, connector selector, the remote topic's
+#: naming), the rules' thresholds and timeouts, and the check interval. All the trigger gets (a field missing here
+#: has its default in the triggerer).
+SETTINGS_FIELDS = ("metric_profile", "connector_regex", "topic_prefix", "source_alias", "target_alias",
+                   "replication_separator", "ratio_min_pct", "write_stall_timeout_s", "replication_timeout_s",
+                   "poke_interval_s")
 #: How far past the last arrival on the target the store's data must reach before counters that do not show the
 #: arrivals are taken as disagreeing (MM2 counts a write when the target acknowledges it, which the watch reads).
 ARRIVAL_MARGIN_S = 1.0
@@ -75,7 +83,7 @@ def instant_queries(settings: SmokeSettings) -> dict[str, str]:
     return {name: q[name] for name in INSTANT}
 
 
-def record_counters(prom: Prometheus, settings: SmokeSettings) -> dict[str, dict[str, Any]]:
+def record_counters(prom: Prometheus, settings: SmokeSettings) -> dict[str, MeasuredDict]:
     """Before producing: the counters as they stand (the runbook's "+100 after sending" starts here).
 
     Evidence for the report; the growth itself is read from raw samples since production start
@@ -228,7 +236,7 @@ def data_time(prom: Prometheus, settings: SmokeSettings) -> Measured:
     return prom.query(f"max(timestamp({settings.queries.counter_series()['write_total']}))")
 
 
-def measure(prom: Prometheus, settings: SmokeSettings, produced: dict[str, Any]
+def measure(prom: Prometheus, settings: SmokeSettings, produced: WaitProduced
             ) -> tuple[Outcome, dict[str, Measured], dict[str, Growth]]:
     """One check of the wait: read the counters, decide where it stands. What the sensor and the trigger run.
 
@@ -238,34 +246,52 @@ def measure(prom: Prometheus, settings: SmokeSettings, produced: dict[str, Any]
     """
     now = {name: prom.query(q) for name, q in instant_queries(settings).items()}
     newest = data_time(prom, settings)
-    up_to = float(newest.value) if newest.ok else None  # type: ignore[arg-type]
-    growth = counter_growth(prom, settings, produced["started_ms"] / 1000,
-                            up_to if up_to is not None and up_to > produced["started_ms"] / 1000 else None,
+    up_to = newest.number
+    start_s = produced["started_ms"] / 1000
+    growth = counter_growth(prom, settings, start_s, up_to if up_to is not None and up_to > start_s else None,
                             bool(produced.get("topic_new")))
     end_s = produced["finished_ms"] / 1000
     arrivals = Arrivals.from_dict(produced.get("e2e"))
-    covered = (newest.ok and arrivals is not None and arrivals.last_arrival_s is not None
-               and float(newest.value) >= arrivals.last_arrival_s + ARRIVAL_MARGIN_S)  # type: ignore[arg-type]
+    covered = (up_to is not None and arrivals is not None and arrivals.last_arrival_s is not None
+               and up_to >= arrivals.last_arrival_s + ARRIVAL_MARGIN_S)
     outcome = replication_progress(now, growth, produced["delivered"], settings, time.time() - end_s,
-                                   float(newest.value) - end_s if newest.ok else None,  # type: ignore[arg-type]
-                                   arrivals, covered)
+                                   up_to - end_s if up_to is not None else None, arrivals, covered)
     return outcome, {**now, "data_time": newest}, growth
 
 
-def result(outcome: Outcome | str, now: dict[str, Any], growth: dict[str, Any], before: dict[str, Any],
-           produced: dict[str, Any], decided_at_s: float) -> dict[str, Any]:
+def result(outcome: Outcome | str, now: dict[str, MeasuredDict], growth: dict[str, GrowthDict],
+           before: dict[str, MeasuredDict], produced: WaitProduced, decided_at_s: float) -> ReplicationResult:
     """The step's result (its XCom): how the wait ended, the last reading, when it was decided, and how far past
     production the store's data reached then (``data_after_production_s``; None when unknown)."""
     end_s = produced["finished_ms"] / 1000
-    newest = now.get("data_time") or {}
+    newest = Measured.from_dict(now["data_time"]).number if "data_time" in now else None
     return {"outcome": str(outcome), "after": now, "before": before, "delivered": produced["delivered"],
             "growth": growth, "decided_at_s": decided_at_s,
             "seconds_after_production": round(decided_at_s - end_s, 3), "arrivals": produced.get("e2e"),
-            "data_after_production_s": (round(float(newest["value"]) - end_s, 3)
-                                        if newest.get("value") is not None and newest.get("gap") is None else None)}
+            "data_after_production_s": round(newest - end_s, 3) if newest is not None else None}
 
 
-def as_dicts(readings: dict[str, Measured]) -> dict[str, dict[str, Any]]:
+def wait_produced(produced: Mapping[str, Any]) -> WaitProduced:
+    """What of step 1.1's result (its XCom) the wait reads (:data:`PRODUCED_FIELDS`)."""
+    return {"delivered": produced["delivered"], "started_ms": produced["started_ms"],
+            "finished_ms": produced["finished_ms"], "e2e": produced.get("e2e"),
+            "topic_new": bool(produced.get("topic_new"))}
+
+
+def wait_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a settings dict (``SmokeSettings.to_dict()``) the wait reads (:data:`SETTINGS_FIELDS`)."""
+    return {k: settings[k] for k in SETTINGS_FIELDS if k in settings}
+
+
+_D = TypeVar("_D", covariant=True)
+
+
+class _Readable(Protocol[_D]):
+    def to_dict(self) -> _D: ...
+
+
+def as_dicts(readings: Mapping[str, _Readable[_D]]) -> dict[str, _D]:
+    """Readings as they travel (``Measured.to_dict``, ``Growth.to_dict``), by name."""
     return {k: m.to_dict() for k, m in readings.items()}
 
 
@@ -395,7 +421,7 @@ def _check_counters(after: dict[str, Measured], growth: dict[str, Growth], deliv
     return checks
 
 
-def checklist_part(settings: SmokeSettings, replication: dict[str, Any] | None, delivered: int | None
+def checklist_part(settings: SmokeSettings, replication: ReplicationResult | None, delivered: int | None
                    ) -> tuple[list[Check], list[str]]:
     """Step 1.2's checks and notes from its result (an UNKNOWN check when the step did not finish)."""
     if not replication or delivered is None:

@@ -8,35 +8,60 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from mm2_smoke import step_1_2_replication as step
+from mm2_smoke.payloads import E2eDict, ReplicationEvent, WaitProduced
 from mm2_smoke.settings import from_params
 
 
 class ReplicationTrigger(BaseTrigger):
     """Check the replication counters until the wait is no longer ``waiting``.
 
+    Its arguments are what the wait reads, and only that (what :meth:`serialize` stores in the trigger's row):
+
     :param prometheus_conn_id: the ``http`` connection of Prometheus.
-    :param produced: step 1.1's result (``delivered``, ``started_ms``, ``finished_ms``).
-    :param settings: the run's settings (``SmokeSettings.to_dict()``): thresholds, timeouts, check interval.
+    :param delivered: step 1.1's delivered count; ``started_ms``, ``finished_ms``, ``e2e`` and ``topic_new`` its
+        other fields the wait reads (:data:`~mm2_smoke.step_1_2_replication.PRODUCED_FIELDS`).
+    :param settings: the run's settings the wait reads (:data:`~mm2_smoke.step_1_2_replication.SETTINGS_FIELDS`:
+        the queries', the thresholds and timeouts, the check interval); a whole settings dict is cut down to them.
+    :param produced: step 1.1's result as one dict, taken in place of the named fields when given (a trigger row
+        stored with a ``produced`` dict still loads).
 
     Emits one event: ``{"status": <outcome>, "after": {...}, "growth": {...}, "decided_at_s": t}``,
     or ``{"status": "error", "message": ...}`` if the loop itself failed.
     """
 
-    def __init__(self, prometheus_conn_id: str, produced: dict[str, Any], settings: dict[str, Any]) -> None:
+    def __init__(self, prometheus_conn_id: str, *, settings: Mapping[str, Any], delivered: int | None = None,
+                 started_ms: int | None = None, finished_ms: int | None = None, e2e: E2eDict | None = None,
+                 topic_new: bool = False, produced: Mapping[str, Any] | None = None) -> None:
         super().__init__()
+        if produced is not None:
+            old = step.wait_produced(produced)
+            delivered, started_ms, finished_ms = old["delivered"], old["started_ms"], old["finished_ms"]
+            e2e, topic_new = old["e2e"], old["topic_new"]
+        if delivered is None or started_ms is None or finished_ms is None:
+            raise TypeError("ReplicationTrigger needs step 1.1's delivered, started_ms and finished_ms")
         self.prometheus_conn_id = prometheus_conn_id
-        self.produced = produced
-        self.settings = settings
+        self.delivered = delivered
+        self.started_ms = started_ms
+        self.finished_ms = finished_ms
+        self.e2e = e2e
+        self.topic_new = topic_new
+        self.settings = step.wait_settings(settings)
+
+    @property
+    def produced(self) -> WaitProduced:
+        """What of step 1.1's result the wait reads."""
+        return {"delivered": self.delivered, "started_ms": self.started_ms, "finished_ms": self.finished_ms,
+                "e2e": self.e2e, "topic_new": self.topic_new}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("mm2_smoke.triggers.ReplicationTrigger",
-                {"prometheus_conn_id": self.prometheus_conn_id, "produced": self.produced, "settings": self.settings})
+                {"prometheus_conn_id": self.prometheus_conn_id, **self.produced, "settings": self.settings})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from mm2_smoke.hooks import PrometheusHook
@@ -48,8 +73,9 @@ class ReplicationTrigger(BaseTrigger):
                 outcome, now, growth = await asyncio.to_thread(step.measure, hook, settings, self.produced)
                 if outcome is not step.Outcome.WAITING:
                     self.log.info("replication wait ended: %s", outcome)
-                    yield TriggerEvent({"status": str(outcome), "decided_at_s": time.time(),
-                                        "after": step.as_dicts(now), "growth": step.as_dicts(growth)})
+                    event: ReplicationEvent = {"status": str(outcome), "decided_at_s": time.time(),
+                                               "after": step.as_dicts(now), "growth": step.as_dicts(growth)}
+                    yield TriggerEvent(event)
                     return
                 await asyncio.sleep(settings.poke_interval_s)
         except Exception as exc:  # noqa: BLE001 - reported to the task, which fails with it
