@@ -21,6 +21,14 @@ from mm2_smoke import registry, step_1_1_produce, step_1_2_replication, step_1_3
 from mm2_smoke.checks import Check, Status
 from mm2_smoke.errors import SettingsError, SmokeTestNogo
 from mm2_smoke.measured import Gap
+from mm2_smoke.payloads import (
+    CountResultDict,
+    LatencyResult,
+    PreflightReport,
+    ProduceResultDict,
+    ReplicationResult,
+    SmokeReport,
+)
 from mm2_smoke.reconcile import confirm_by_target_count
 from mm2_smoke.settings import SmokeSettings, from_params
 
@@ -34,9 +42,9 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, replication: dict[str, Any] | None,
-                   latency: dict[str, Any] | None, count: dict[str, Any] | None, not_run: str = ""
-                   ) -> tuple[list[Check], list[str]]:
+def collect_checks(settings: SmokeSettings, produced: ProduceResultDict | None,
+                   replication: ReplicationResult | None, latency: LatencyResult | None,
+                   count: CountResultDict | None, not_run: str = "") -> tuple[list[Check], list[str]]:
     """Every check of the run, from the steps' results; a step with no result gives an UNKNOWN check.
 
     :param not_run: why the steps did not run at all (the pre-flight stopped the run): their rows say so.
@@ -56,7 +64,7 @@ def collect_checks(settings: SmokeSettings, produced: dict[str, Any] | None, rep
     return confirm_by_target_count([*checks, *registry.evaluated(results)]), notes + count_notes
 
 
-def preflight_checks(preflight: dict[str, Any] | None) -> tuple[list[Check], list[str], str]:
+def preflight_checks(preflight: PreflightReport | None) -> tuple[list[Check], list[str], str]:
     """The pre-flight's findings as checks (certain ones) and notes (the rest), and why it stopped the run ('' when
     it did not)."""
     if not preflight:
@@ -94,25 +102,27 @@ def run_settings(context: Any) -> SmokeSettings:
     return SmokeSettings()
 
 
-def baseline(latency: dict[str, Any] | None, checks: list[Check], produced: dict[str, Any] | None = None
+def baseline(latency: LatencyResult | None, checks: list[Check], produced: ProduceResultDict | None = None
              ) -> dict[str, Any]:
     """The run's baseline (runbook: "ces valeurs serviront de référence"): step 1.3's values, step 1.2's, and the
     one-clock end-to-end latency (``e2e_p50_ms``, ``e2e_p99_ms``, ``e2e_max_ms``) when it was measured."""
-    out = dict((latency or {}).get("baseline") or {})
+    out: dict[str, Any] = {**latency["baseline"]} if latency and latency.get("baseline") else {}
     out.update(registry.baseline_fields([{"name": c.name, "value": c.value} for c in checks]))
-    e2e = (produced or {}).get("e2e") or {}
-    if e2e.get("p50") is not None:
+    e2e = produced.get("e2e") if produced else None
+    if e2e and e2e.get("p50") is not None:
         out.update({"e2e_p50_ms": e2e["p50"], "e2e_p99_ms": e2e["p99"], "e2e_max_ms": e2e["max"]})
     return out
 
 
-def e2e_notes(produced: dict[str, Any] | None, base: dict[str, Any]) -> list[str]:
+def e2e_notes(produced: ProduceResultDict | None, base: dict[str, Any]) -> list[str]:
     """The one-clock watch's notes: how its wait ended when it did not see every message, and a disagreement with
     MirrorMaker's own latency metric."""
     from mm2_smoke.e2e import Result, compare
 
-    created = [(produced or {}).get("topic_created")] if (produced or {}).get("topic_created") else []
-    result = Result.from_dict((produced or {}).get("e2e"))
+    if not produced:
+        return []
+    created = [produced["topic_created"]] if produced.get("topic_created") else []
+    result = Result.from_dict(produced.get("e2e"))
     if result is None:
         return created
     notes = created + ([] if result.complete else [f"end-to-end watch: {result.count} message(s) timed; its wait "
@@ -121,7 +131,7 @@ def e2e_notes(produced: dict[str, Any] | None, base: dict[str, Any]) -> list[str
     return notes + ([disagreement] if disagreement else [])
 
 
-def fill(context: Any) -> dict[str, Any]:
+def fill(context: Any) -> SmokeReport:
     """The ``checklist`` task: fill the checklist from every step's result, write the report, return it."""
     from mm2_smoke.preflight import Setup
     from mm2_smoke.report import build_report, render_markdown, write_report
@@ -135,7 +145,8 @@ def fill(context: Any) -> dict[str, Any]:
     preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
     flight_checks, flight_notes, stopped = preflight_checks(preflight)
     pulled = {t: ti.xcom_pull(task_ids=t.id) for t in STEP_TASKS}
-    checks, notes = collect_checks(settings, *(pulled[t] for t in STEP_TASKS), not_run=stopped)
+    checks, notes = collect_checks(settings, pulled[layout.PRODUCE], pulled[layout.REPLICATION], pulled[layout.LATENCY],
+                                   pulled[layout.COUNT], not_run=stopped)
     checks = pre + flight_checks + checks
     base = baseline(pulled[layout.LATENCY], checks, pulled[layout.PRODUCE])
     notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base)
@@ -155,14 +166,14 @@ def fill(context: Any) -> dict[str, Any]:
     return report
 
 
-def baseline_event(report: dict[str, Any]) -> dict[str, Any]:
+def baseline_event(report: SmokeReport) -> dict[str, Any]:
     """The extra of the GO run's Asset event: the run id, the verdict and the baseline's values."""
     return {"run_id": report["run_id"], "verdict": "GO",
             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
 
 
-def conclude_nogo(report: dict[str, Any], found: list[dict[str, Any]], finished_at_s: float,
-                  push: Callable[[dict[str, Any]], None] | None = None) -> None:
+def conclude_nogo(report: SmokeReport, found: list[dict[str, Any]], finished_at_s: float,
+                  push: Callable[[SmokeReport], None] | None = None) -> None:
     """The ``nogo`` task: rank the diagnoses into the report, write it, fail the run naming the first cause.
 
     :param found: every diagnostic task's findings (``Diagnosis.to_dict()``).

@@ -136,9 +136,9 @@ class PrometheusHook(_ReadOnlyHttpHook):
     def query(self, promql: str) -> Measured:
         """One instant query; never raises: a failure comes back as a :class:`Measured` with its gap and reason."""
         status, body, error = self._get("api/v1/query", {"query": promql})
-        if error is not None:
-            return Measured.missing(promql, Gap.UNREACHABLE, error)
-        sample = parse_instant(promql, status, body)  # type: ignore[arg-type]
+        if error is not None or status is None:
+            return Measured.missing(promql, Gap.UNREACHABLE, error or "no answer")
+        sample = parse_instant(promql, status, body)
         if sample.unreachable and self.hint(status):
             return sample.with_reason(self.hint(status))
         return sample
@@ -157,9 +157,9 @@ class PrometheusHook(_ReadOnlyHttpHook):
     def _matrix(self, promql: str, endpoint: str, params: dict[str, Any]) -> Ranges:
         """A matrix answer (range query, or instant query of a range selector); never raises."""
         status, body, error = self._get(endpoint, params)
-        if error is not None:
-            return Ranges(promql, gap=Gap.UNREACHABLE, reason=error)
-        answer = parse_range(promql, status, body)  # type: ignore[arg-type]
+        if error is not None or status is None:
+            return Ranges(promql, gap=Gap.UNREACHABLE, reason=error or "no answer")
+        answer = parse_range(promql, status, body)
         if answer.unreachable and self.hint(status):
             return answer.with_reason(self.hint(status))
         return answer

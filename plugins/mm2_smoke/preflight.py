@@ -30,6 +30,7 @@ from mm2_smoke.checks import Check, Status
 from mm2_smoke.errors import SettingsError, SetupError
 from mm2_smoke.measured import Gap, Measured
 from mm2_smoke.metrics import AUTO, PROFILES, Queries
+from mm2_smoke.payloads import FindingDict, PreflightReport, SetupDict
 from mm2_smoke.promql import Prometheus
 from mm2_smoke.registry import spec
 from mm2_smoke.settings import TOPIC_NEW_KEY, SmokeSettings, from_params
@@ -62,11 +63,12 @@ class Setup:
     #: The invalid Param's own error (with its ``field``), when this object saw it raised; not serialized.
     error: SettingsError | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "error"}
+    def to_dict(self) -> SetupDict:
+        return {"settings": self.settings, "settings_error": self.settings_error, "conns": self.conns,
+                "problems": self.problems, "tls": self.tls, "warnings": self.warnings}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Setup | None:
+    def from_dict(cls, d: SetupDict | None) -> Setup | None:
         return cls(**d) if d else None
 
     def raise_if_bad(self) -> dict[str, Any]:
@@ -143,10 +145,11 @@ class SeriesAge:
 def series_age(prom: Prometheus, measurement: str, selector: str, now_s: float, max_age_s: float) -> SeriesAge:
     """The newest sample of ``selector`` (``max(timestamp(...))``), judged against ``max_age_s``."""
     answer: Measured = prom.query(f"max(timestamp({selector}))")
-    if not answer.ok:
+    newest = answer.number
+    if newest is None:
         why = "no series" if answer.empty else answer.reason
         return SeriesAge(measurement, selector, None, why)
-    age = round(now_s - float(answer.value), 3)  # type: ignore[arg-type]
+    age = round(now_s - newest, 3)
     if age > max_age_s:
         return SeriesAge(measurement, selector, age, f"stale: newest sample {age:.0f} s old (more than "
                                                      f"metric_max_age_s={max_age_s:g}): no longer scraped?")
@@ -325,11 +328,17 @@ class Outcome:
     settings: dict[str, Any]
     contract: Contract
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> PreflightReport:
         """The report's ``preflight`` section."""
-        return {"status": self.status, "findings": [f.to_dict() for f in self.findings], "seconds": self.seconds,
+        return {"status": self.status, "findings": [finding_dict(f) for f in self.findings], "seconds": self.seconds,
                 "metric_profile": self.contract.profile, "profile_detected": self.contract.detected,
                 "store_lag_s": self.contract.store_lag_s}
+
+
+def finding_dict(f: Finding) -> FindingDict:
+    """A finding as the report's ``preflight.findings[]`` holds it (:meth:`Finding.to_dict`'s keys)."""
+    return {"check": f.check, "status": f.status.value, "certain": f.certain, "message": f.message,
+            "evidence": f.evidence, "value": f.value, "threshold": f.threshold}
 
 
 def _create_test_topic(source: Any, s: SmokeSettings) -> Finding:

@@ -6,11 +6,21 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mm2_smoke import registry
 from mm2_smoke.checks import Check, Status, combined, overall
+from mm2_smoke.payloads import (
+    CountResultDict,
+    E2eLatency,
+    PreflightReport,
+    ProduceResultDict,
+    ReplicationResult,
+    ReportCounts,
+    SmokeReport,
+)
 from mm2_smoke.registry import fmt
 
 REPORT_DIR_ENV = "MM2_SMOKE_REPORT_DIR"
@@ -35,16 +45,16 @@ def safe_name(run_id: str) -> str:
 
 
 def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str, checks: list[Check],
-                 produced: dict[str, Any] | None, count: dict[str, Any] | None, baseline: dict[str, Any],
-                 replication: dict[str, Any] | None, settings: dict[str, Any], notes: list[str],
-                 tls: list[str] | None = None, preflight: dict[str, Any] | None = None) -> dict[str, Any]:
+                 produced: ProduceResultDict | None, count: CountResultDict | None, baseline: dict[str, Any],
+                 replication: ReplicationResult | None, settings: dict[str, Any], notes: list[str],
+                 tls: list[str] | None = None, preflight: PreflightReport | None = None) -> SmokeReport:
     """The JSON report of one run (plain data: also the XCom and the alert's source).
 
     :param preflight: the pre-flight's section (``status``, ``findings``, ``seconds``...); None when it did not run.
     """
-    produced = produced or {}
-    count = count or {}
     verdict = overall(checks)
+    stopped = bool(preflight and preflight.get("status") in ("NOGO", "UNKNOWN"))
+    replicated: Mapping[str, Any] = replication or {}
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -54,31 +64,45 @@ def build_report(*, dag_id: str, run_id: str, started_at: str, finished_at: str,
         "checks": [c.to_dict() for c in checks],
         "failed_checks": [c.to_dict() for c in checks if c.status is not Status.GO],
         "preflight": preflight,
-        "counts": {
-            "produced": produced.get("sent", 0 if preflight and preflight.get("status") in ("NOGO", "UNKNOWN")
-                                     else None),
-            "delivered": produced.get("delivered"),
-            "received": count.get("received"),
-            "missing": (max(0, (produced.get("delivered") or 0) - (count.get("received") or 0))
-                        if count.get("untagged") else len(count["missing"]) if "missing" in count else None),
-            "duplicates": None if count.get("untagged") else len(count["duplicates"]) if "duplicates" in count
-            else None,
-            "missing_seqs": count.get("missing", [])[:1000],
-            "duplicate_seqs": count.get("duplicates", [])[:1000],
-            "foreign": count.get("foreign"),
-            "achieved_rate_msg_s": produced.get("achieved_rate"),
-        },
+        "counts": _counts(produced or {}, count or {}, stopped),
         "baseline": baseline,
-        "e2e_latency_ms": {k: (produced.get("e2e") or {}).get(k) for k in ("p50", "p95", "p99", "max", "count")},
-        "replication_outcome": (replication or {}).get("outcome"),
-        "replication_decided_s_after_production": (replication or {}).get("seconds_after_production"),
+        "e2e_latency_ms": _e2e_latency(produced.get("e2e") if produced else None),
+        "replication_outcome": replicated.get("outcome"),
+        "replication_decided_s_after_production": replicated.get("seconds_after_production"),
         "settings": settings,
         "notes": notes,
         "tls": tls or [],
     }
 
 
-def checklist_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _counts(produced: Mapping[str, Any], count: Mapping[str, Any], stopped: bool) -> ReportCounts:
+    """The report's ``counts``, from step 1.1's and step 1.4's results (empty: the step gave none).
+
+    :param stopped: the pre-flight stopped the run (nothing was produced: ``produced`` is 0, not unknown).
+    """
+    return {
+        "produced": produced.get("sent", 0 if stopped else None),
+        "delivered": produced.get("delivered"),
+        "received": count.get("received"),
+        "missing": (max(0, (produced.get("delivered") or 0) - (count.get("received") or 0))
+                    if count.get("untagged") else len(count["missing"]) if "missing" in count else None),
+        "duplicates": None if count.get("untagged") else len(count["duplicates"]) if "duplicates" in count
+        else None,
+        "missing_seqs": count.get("missing", [])[:1000],
+        "duplicate_seqs": count.get("duplicates", [])[:1000],
+        "foreign": count.get("foreign"),
+        "achieved_rate_msg_s": produced.get("achieved_rate"),
+    }
+
+
+def _e2e_latency(e2e: Mapping[str, Any] | None) -> E2eLatency:
+    """The report's ``e2e_latency_ms`` from step 1.1's watch (None: none ran)."""
+    e2e = e2e or {}
+    return {"p50": e2e.get("p50"), "p95": e2e.get("p95"), "p99": e2e.get("p99"), "max": e2e.get("max"),
+            "count": e2e.get("count")}
+
+
+def checklist_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """The runbook's "Checklist Phase 1" rows of a report: ``(step, status, measured values)``, as the registry
     declares them (:data:`mm2_smoke.registry.ROWS`: a row's status is the overall status of its checks, its words
     the row's template then each of its checks' own); the Markdown report and the Airflow view both show these."""
@@ -94,7 +118,7 @@ def checklist_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: SmokeReport) -> str:
     """The runbook's "Checklist Phase 1" with the measured values, then every check with its evidence."""
     checks = report["checks"]
     rows = checklist_rows(report)
@@ -141,7 +165,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def with_diagnoses(report: dict[str, Any], diagnoses: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def with_diagnoses(report: SmokeReport, diagnoses: list[dict[str, Any]], seconds: float) -> SmokeReport:
     """The report with the ranked diagnoses of the NOGO path (``symptom``, ``cause``, ``evidence``, ``action``)."""
     return {**report, "diagnoses": diagnoses, "diagnosis_seconds": round(seconds, 3)}
 
@@ -185,7 +209,7 @@ def prune_reports(directory: Path, keep: int, keep_days: float, *, protect: str 
     return sorted(doomed)
 
 
-def write_report(report: dict[str, Any], directory: Path | None = None) -> tuple[Path, Path]:
+def write_report(report: SmokeReport, directory: Path | None = None) -> tuple[Path, Path]:
     """Write ``<run>.json`` and ``<run>.md`` atomically (a reader never sees half a file), then apply the
     folder's retention (``MM2_SMOKE_REPORT_KEEP`` runs, default 500; ``MM2_SMOKE_REPORT_KEEP_DAYS``).
 

@@ -19,7 +19,7 @@ from typing import Any
 from mm2_smoke.bomber.stats import ProduceSummary
 from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap
-from mm2_smoke.payloads import ProduceResult
+from mm2_smoke.payloads import E2eDict, ProduceResult, ProduceResultDict
 from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
 
@@ -52,7 +52,7 @@ def check_produce(requested: int, sent: int, delivered: int, failed: int, first_
     return [PRODUCED.go(delivered, threshold, evidence)]
 
 
-def checklist_part(settings: SmokeSettings, produced: dict[str, Any] | None) -> list[Check]:
+def checklist_part(settings: SmokeSettings, produced: ProduceResultDict | None) -> list[Check]:
     """Step 1.1's check from its result (an UNKNOWN check when the step did not finish)."""
     if not produced:
         return [PRODUCED.unknown(f"{settings.num_messages} delivered", "step_1_1_produce",
@@ -73,7 +73,7 @@ def _in_connection(conn_id: str) -> str:
     return f" (in the extra of Airflow connection {conn_id!r})"
 
 
-def perf_test_step(kafka_hook: Any, settings: SmokeSettings) -> dict[str, Any]:
+def perf_test_step(kafka_hook: Any, settings: SmokeSettings) -> ProduceResultDict:
     """Variant B: Kafka's ProducerPerformance (kafka-producer-perf-test), acks=all.
 
     :param kafka_hook: a :class:`~mm2_smoke.hooks.SmokeKafkaHook` of the source cluster.
@@ -145,7 +145,7 @@ def _start_watch(target_hook: Any, settings: SmokeSettings, run_tag: str) -> Any
 
 
 def _watch_arrivals(watch: Any, delivered: int, production_end_s: float, settings: SmokeSettings,
-                    connect: Any) -> dict[str, Any]:
+                    connect: Any) -> E2eDict:
     """Wait for the delivered messages on the target; the watch's result (its ``ended`` says why it stopped)."""
     from mm2_smoke import chain, e2e
 
@@ -198,7 +198,7 @@ def ensure_test_topic(kafka_hook: Any, settings: SmokeSettings) -> tuple[str, st
 
 def produce_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, producer_id: str,
                  try_number: int = 1, target_hook: Any = None, connect: Any = None,
-                 topic_new: bool = False) -> dict[str, Any]:
+                 topic_new: bool = False) -> ProduceResultDict:
     """Step 1.1's task: produce the run's tagged messages (acks=all), count delivery reports, and watch them arrive
     on the target (one-clock end-to-end latency, :mod:`mm2_smoke.e2e`).
 

@@ -13,10 +13,10 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap, Measured
+from mm2_smoke.payloads import LatencyBaseline, LatencyResult
 from mm2_smoke.promql import Prometheus
 from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
@@ -67,10 +67,9 @@ def fresh_gauge(prom: Prometheus, value_query: str, selector: str, since_s: floa
     value = prom.query(value_query)
     if not value.ok:
         return value
-    newest = prom.query(f"max(timestamp({selector}))")
-    if not newest.ok:
+    at_s = prom.query(f"max(timestamp({selector}))").number
+    if at_s is None:
         return replace(value, at_s=None)
-    at_s = float(newest.value)  # type: ignore[arg-type]
     if at_s < since_s:
         return Measured.missing(value_query, Gap.STALE, f"no data yet: its newest sample is {since_s - at_s:.1f} s "
                                 "older than the end of production (the metrics store lags or stopped scraping)")
@@ -82,7 +81,7 @@ LAG_WINDOW_WAIT_STEPS = 5
 
 
 def latency_step(prom: Prometheus, settings: SmokeSettings, window_start_s: float, step_s: float,
-                 production_end_s: float | None = None) -> dict[str, Any]:
+                 production_end_s: float | None = None) -> LatencyResult:
     """Step 1.3's task: measure, check, and record the baseline (the XCom).
 
     :param window_start_s: start of the lag's trend window (production start), seconds since the epoch.
@@ -110,7 +109,7 @@ def latency_step(prom: Prometheus, settings: SmokeSettings, window_start_s: floa
     if window.gap is not None and window.gap is not Gap.NO_DATA:
         window_query += f" (error: {window.reason})"
     checks = check_latency(avg, max_, lag, lag_values, window_query, commit, settings)
-    baseline = {
+    baseline: LatencyBaseline = {
         "latency_avg_ms": avg.value if avg.ok else None,
         "latency_max_ms": max_.value if max_.ok else None,
         "lag": lag.value if lag.ok else None,
@@ -120,7 +119,7 @@ def latency_step(prom: Prometheus, settings: SmokeSettings, window_start_s: floa
     return {"checks": [c.to_dict() for c in checks], "baseline": baseline}
 
 
-def checklist_part(latency: dict[str, Any] | None) -> list[Check]:
+def checklist_part(latency: LatencyResult | None) -> list[Check]:
     """Step 1.3's checks from its result (an UNKNOWN check when the step did not finish)."""
     if not latency:
         return [NOT_RUN.unknown(NOT_RUN.go_rule, "step_1_3_latency_baseline", "step 1.3 did not finish: see its task log",

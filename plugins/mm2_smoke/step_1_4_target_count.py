@@ -16,11 +16,11 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from mm2_smoke.checks import Check
 from mm2_smoke.measured import Gap
-from mm2_smoke.payloads import ProduceResult
+from mm2_smoke.payloads import CountResultDict, ProduceResult, ProduceResultDict
 from mm2_smoke.registry import spec
 from mm2_smoke.settings import SmokeSettings
 
@@ -54,14 +54,16 @@ class CountResult:
     def missing_count(self, delivered: int) -> int:
         return max(0, delivered - self.received) if self.untagged else len(self.missing)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CountResultDict:
         d = asdict(self)
         d["gap"] = self.gap.value if self.gap is not None else None
-        return d
+        return cast(CountResultDict, d)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CountResult:
-        return cls(**{**d, "gap": Gap(d["gap"]) if d.get("gap") else None})
+    def from_dict(cls, d: CountResultDict) -> CountResult:
+        gap = d.get("gap")
+        return cls(d["received"], d["missing"], d["duplicates"], d.get("foreign", 0), Gap(gap) if gap else None,
+                   d.get("reason", ""), d.get("note", ""), d.get("untagged", False))
 
     @classmethod
     def unreadable(cls, reason: str, missing: Sequence[int] = (), gap: Gap = Gap.UNREACHABLE) -> CountResult:
@@ -127,7 +129,7 @@ def check_duplicates(count: CountResult, settings: SmokeSettings, evidence: str)
     return DUPLICATES.go(n, threshold, evidence)
 
 
-def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: dict[str, Any]) -> dict[str, Any]:
+def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: ProduceResultDict) -> CountResultDict:
     """Step 1.4's task: count this run's messages on the target's remote topic, by their run tag.
 
     :param kafka_hook: a :class:`~mm2_smoke.hooks.SmokeKafkaHook` of the target cluster.
@@ -137,7 +139,7 @@ def count_step(kafka_hook: Any, settings: SmokeSettings, run_id: str, produced: 
     """
     from mm2_smoke.run_reader import reader_settings
 
-    result = ProduceResult(**produced)
+    result = ProduceResult.from_dict(produced)
     if result.delivered == 0:
         log.info("nothing to count: step 1.1 delivered no message")
         return CountResult.unreadable("step 1.1 delivered no message, so there is nothing to count",
@@ -220,7 +222,7 @@ def count_run(consumer: Any, topic: str, run_tag: str | None, delivered_seqs: li
     return CountResult(len(set(seen)), missing, dups, foreign=foreign, note=note)
 
 
-def checklist_part(settings: SmokeSettings, count: dict[str, Any] | None, delivered: int | None
+def checklist_part(settings: SmokeSettings, count: CountResultDict | None, delivered: int | None
                    ) -> tuple[list[Check], list[str]]:
     """Step 1.4's check and notes from its result (an UNKNOWN check when the step did not finish)."""
     if not count or delivered is None:
