@@ -76,7 +76,7 @@ def test_the_nogo_report_keeps_each_symptoms_no_cause_row_and_none_is_a_clean_bi
     import pytest
 
     from mm2_smoke.checklist import conclude_nogo
-    from mm2_smoke.diagnosis import rules as dg
+    from mm2_smoke.diagnosis import base as dg
     from mm2_smoke.errors import SmokeTestNogo
     from mm2_smoke.report import REPORT_DIR_ENV, build_report
 

@@ -13,7 +13,8 @@ from mm2_smoke import chain
 from mm2_smoke.chain import ChainState, connector_findings, exported_status_findings, mm2_silent, topic_findings
 from mm2_smoke.checks import Status
 from mm2_smoke.connections import client_certificate_problems, http_problems, kafka_problems
-from mm2_smoke.diagnosis import rules as dg
+from mm2_smoke.diagnosis import base as dg
+from mm2_smoke.diagnosis.connector import ConnectorFacts, diagnose_connector
 from mm2_smoke.errors import InputError
 from mm2_smoke.java_tools import java_client_properties
 from mm2_smoke.measured import HttpAnswer
@@ -34,7 +35,7 @@ def test_connect_rest_refusing_the_credentials_is_a_certain_unknown_naming_the_c
     (f,) = connector_findings(state(HttpAnswer(401, "Unauthorized")))
     assert f.status is Status.UNKNOWN and f.certain
     assert "credentials refused by connection 'kafka_connect'" in f.message and "login/password" in f.message
-    d = dg.diagnose_connector(dg.ConnectorFacts(NAME, HttpAnswer(403, "Forbidden"), HttpAnswer(None), TOPIC))
+    d = diagnose_connector(ConnectorFacts(NAME, HttpAnswer(403, "Forbidden"), HttpAnswer(None), TOPIC))
     assert d[0].cause_id == dg.SMOKE_SETUP and "kafka_connect" in d[0].cause
 
 
@@ -45,7 +46,7 @@ def test_a_refused_own_kafka_connection_stops_the_run_with_the_setting_to_fix() 
     (f,) = topic_findings(s)
     assert f.status is Status.UNKNOWN and f.certain and REFUSAL in f.message and "nothing was produced" in f.message
     running = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "RUNNING"}]}
-    d = dg.diagnose_connector(dg.ConnectorFacts(NAME, HttpAnswer(200, running), HttpAnswer(None), TOPIC,
+    d = diagnose_connector(ConnectorFacts(NAME, HttpAnswer(200, running), HttpAnswer(None), TOPIC,
                                                 refused_clusters={"source": REFUSAL}))
     assert any(x.cause_id == dg.SMOKE_SETUP and x.evidence == REFUSAL for x in d)
     assert not any(x.cause_id == dg.CLUSTER_UNRESPONSIVE for x in d)
@@ -54,7 +55,7 @@ def test_a_refused_own_kafka_connection_stops_the_run_with_the_setting_to_fix() 
 def test_without_connect_rest_the_connector_is_not_inspected_and_never_called_down() -> None:
     (f,) = connector_findings(state(DEDICATED))
     assert f.status is Status.UNKNOWN and not f.certain and f.message.startswith("not inspected: MM2 runs in dedicated")
-    fresh = dg.diagnose_connector(dg.ConnectorFacts(NAME, DEDICATED, HttpAnswer(None), TOPIC, heartbeat_age_s=3.0))
+    fresh = diagnose_connector(ConnectorFacts(NAME, DEDICATED, HttpAnswer(None), TOPIC, heartbeat_age_s=3.0))
     assert not any(x.cause_id == dg.WORKER_DOWN for x in fresh), fresh
     assert fresh[0].cause_id == dg.NO_CAUSE_FOUND and "not inspected" in fresh[0].evidence + fresh[0].cause
 
@@ -65,7 +66,7 @@ def test_stale_heartbeats_and_silent_metrics_say_mm2_is_not_running() -> None:
     assert f.status is Status.NOGO and f.certain and "not running" in f.message and "40 s old" in f.message
     assert mm2_silent(state(DEDICATED), (10.0, ""), 15) is None  # recent: MM2 runs, its exporter is what is silent
     assert mm2_silent(state(DEDICATED), (None, "TOPIC_AUTHORIZATION_FAILED"), 15) is None  # no witness, no verdict
-    d = dg.diagnose_connector(dg.ConnectorFacts(NAME, DEDICATED, HttpAnswer(None), TOPIC, heartbeat_age_s=44.0,
+    d = diagnose_connector(ConnectorFacts(NAME, DEDICATED, HttpAnswer(None), TOPIC, heartbeat_age_s=44.0,
                                                 heartbeat_max_age_s=15))
     assert d[0].cause_id == dg.WORKER_DOWN and d[0].cause.startswith("MirrorMaker 2 is not running")
 
