@@ -9,7 +9,7 @@ The component modules (:mod:`.connector`, :mod:`.writes`, :mod:`.latency`, :mod:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,7 +83,7 @@ def rank(diagnoses: Iterable[Diagnosis | dict[str, Any]]) -> list[Diagnosis]:
     return sorted(best.values(), key=lambda d: -d.score)
 
 
-def setup_diagnoses(checks: Sequence[dict[str, Any]]) -> list[Diagnosis]:
+def setup_diagnoses(checks: Sequence[Mapping[str, Any]]) -> list[Diagnosis]:
     """The smoke test's own input is what failed (Params, connections, its producer's connection): say so first,
     before anything about MM2, with the check's reason (which names the input and the fix) as the evidence."""
     out = []
@@ -177,7 +177,7 @@ def no_cause_found(symptom: str, inspected: Sequence[str], not_inspected: Sequen
     return Diagnosis(symptom, NO_CAUSE_FOUND, cause, evidence, action, score)
 
 
-def honest(diagnoses: Sequence[Diagnosis], checks: Sequence[dict[str, Any]]) -> list[Diagnosis]:
+def honest(diagnoses: Sequence[Diagnosis], checks: Sequence[Mapping[str, Any]]) -> list[Diagnosis]:
     """``diagnoses`` with every "no cause found" told the run's UNKNOWN checks (a diagnostic does not see them):
     none of them then reads as a clean bill while a check could not measure."""
     unknown = [f"{c['step']} {c['name']}" for c in checks if c.get("status") == "UNKNOWN"]
