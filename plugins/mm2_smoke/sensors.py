@@ -29,7 +29,7 @@ class ReplicationSensor(BaseSensorOperator):
     ``reschedule`` mode.
 
     Why not defer at once: MM2 usually replicates a smoke test's messages within seconds, and a deferral costs
-    a trigger start, a requeue and a new worker process (about 4 s here). A trigger that fires within seconds of
+    a trigger start, a requeue and a new worker process (seconds). A trigger that fires within seconds of
     the deferral also meets an Airflow 3.3 scheduler race (apache/airflow#72716, #71580): the stale "success"
     of the worker that deferred is read after the resumed try is queued or running, and the try is failed
     with "state mismatch" and no log. The DAG gives this sensor a retry for that case.

@@ -134,8 +134,8 @@ def since_start(points: Sequence[tuple[float, float]], start_s: float) -> tuple[
     the start, when it has two.
 
     A sample's timestamp is when its scrape began; the exporter reads the values after (a JMX exporter scrape of a
-    Connect worker took up to 0.7 s here, seconds on big workers), so the last sample stamped before the start may
-    hold records sent after it (a run once read 99 of 100 that way). A store scrapes a target one scrape at a time,
+    Connect worker takes up to a second, several on big workers), so the last sample stamped before the start may
+    hold records sent after it, and a baseline taken from it would miss them. A store scrapes a target one scrape at a time,
     so the sample before it was read before that one began: before the start. What it adds is at most one scrape
     interval of other traffic (MM2's heartbeats in poll and write), never less than this run's own records.
     """
@@ -157,8 +157,8 @@ def counter_growth(prom: Prometheus, settings: SmokeSettings, start_s: float, no
     store shows.
 
     :param topic_new: the test topic was created for this run: its record_count series before the start belong to a
-        deleted topic of the same name (MM2's old task kept them; CI read 79 of 100: the old incarnation's 21 taken
-        as the new one's baseline), so that counter grows from 0 from the run's own samples.
+        deleted topic of the same name (MM2's old task keeps them: the old incarnation's count taken as the new one's
+        baseline would hide records), so that counter grows from 0 from the run's own samples.
     """
     now_s = time.time() if now_s is None else now_s
     window = int(math.ceil(max(0.0, now_s - start_s))) + LOOKBACK_S
@@ -320,8 +320,8 @@ def _growth_check(name: str, g: Growth, delivered: int, evidence: str, nogo_reas
 
     :param task_restarts: resets seen on the MM2 task's own counters (poll, write): a restart resets every metric of
         the task, but a counter restarted at a low count (a per-topic count that had counted 1 record) reads as
-        growth, not as a reset, so its shortfall is a reset's too (seen in CI: a just-created topic's task restarted
-        after its first record; poll and write showed the reset, the topic's count read 99 of 100 without one).
+        growth, not as a reset, so its shortfall is a reset's too (a just-created topic's task that restarts after
+        its first record: poll and write show the reset, the topic's count a shortfall of one without a reset).
     """
     check = spec(name)
     need = check.threshold(delivered=delivered)
