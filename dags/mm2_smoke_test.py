@@ -45,9 +45,8 @@ from mm2_smoke_ui.smoke_deadline import deadline_alert
 from mm2_smoke_ui.smoke_links import SmokeReportLink
 
 from mm2_smoke import dag_layout as ids
-from mm2_smoke.diagnosis.rules import SYMPTOM_DOCS as DIAGNOSTIC_DOCS
-from mm2_smoke.diagnosis.rules import SYMPTOM_TASKS as DIAGNOSTIC_TASKS
 from mm2_smoke.notifiers import AlertNotifier
+from mm2_smoke.registry import SYMPTOMS
 from mm2_smoke.sensors import ReplicationSensor
 from mm2_smoke.settings import TOPIC_NEW_KEY, param_specs
 
@@ -221,8 +220,7 @@ def mm2_smoke_test() -> None:
         return extra
 
     with TaskGroup(ids.DIAGNOSE, tooltip="Runbook 'Si NOGO : Diagnostic': one task per symptom") as diagnose:
-        diagnostics = [task(task_id=name, retries=0, doc_md=DIAGNOSTIC_DOCS[symptom])(_diagnose)(symptom)
-                       for symptom, name in DIAGNOSTIC_TASKS.items()]
+        diagnostics = [task(task_id=s.task, retries=0, doc_md=s.doc)(_diagnose)(s.symptom.value) for s in SYMPTOMS]
 
     @task(task_id=ids.NOGO.name, retries=0, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def nogo() -> None:

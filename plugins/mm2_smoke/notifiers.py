@@ -1,4 +1,8 @@
-"""Alerting: a Slack-compatible webhook notifier and a log notifier, for the DAG's callbacks."""
+"""Alerting: a Slack-compatible webhook notifier and a log notifier, for the DAG's callbacks.
+
+The DAG file imports this module when it is parsed (its callbacks and its deadline's are :class:`AlertNotifier`):
+what an alert needs beyond the declaration (the report's module, the HTTP clients) is imported when it is sent.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 from mm2_smoke.dag_layout import ALERT_CONN, DAG_ID, run_url, view_url
-from mm2_smoke.report import report_dir, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
     """
     if kind == "deadline":
         return deadline_payload(context)
+    from mm2_smoke.report import report_dir, safe_name
+
     dag_id, run_id = _run_ids(context)
     report: dict[str, Any] | None = None
     path = report_dir() / (safe_name(run_id) + ".json")
@@ -165,8 +170,8 @@ class AlertNotifier(_ContextNotifier):
 
     async def async_notify(self, context: Any) -> None:
         """The same alert, without a blocking call: in the triggerer a synchronous connection lookup (even from a
-        thread) stalled its runner's messages for 80 s here ("event loop appears deadlocked"), so the connection is
-        read with ``aget_connection`` and the POST sent with ``httpx``'s async client."""
+        thread) stalls the trigger runner's messages (Airflow logs "event loop appears deadlocked"),
+        so the connection is read with ``aget_connection`` and the POST sent with ``httpx``'s async client."""
         import time
 
         import httpx

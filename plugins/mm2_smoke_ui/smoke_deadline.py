@@ -4,6 +4,9 @@ notifier (``AlertNotifier``, kind ``deadline``), from the triggerer (an ``AsyncC
 ``deadline_minutes`` is a Param of the run (default ``MM2_SMOKE_DEADLINE_MINUTES``, else 10): Airflow's own
 ``DAGRUN_QUEUED_AT`` reference takes a fixed interval, so :class:`QueuedPlusParamMinutes` is a custom deadline
 reference (registered by the plugin, ``smoke_view_plugin``) that reads the run's conf when the run is created.
+
+The DAG file imports this module when it is parsed: only what the declaration needs is imported at the top; what
+evaluating the reference needs (the ORM, the conf's reading in ``view_model``) is imported when it is evaluated.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import BaseDeadlineReference, DeadlineAlert
 
 from mm2_smoke.notifiers import AlertNotifier
-from mm2_smoke.view_model import deadline_minutes
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class QueuedPlusParamMinutes(BaseDeadlineReference):
     def _evaluate_with(self, *, session: Any, **kwargs: Any) -> datetime | None:
         from airflow.models import DagRun
         from sqlalchemy import select
+
+        from mm2_smoke.view_model import deadline_minutes
 
         row = session.execute(select(DagRun.queued_at, DagRun.conf).where(
             DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"])).one_or_none()
