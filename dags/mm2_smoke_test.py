@@ -7,9 +7,9 @@ Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
 | group | runbook step | what it does |
 |---|---|---|
 | `preflight` | (before 1.1) | validates the Params and connections, checks the metric contract and the chain (a certain fault ends the run here, nothing produced), records MM2's counters in Prometheus |
-| `step_1_1_produce` | 1.1 Envoi de messages test | produces N tagged messages (acks=all) to `<prefix>.generated-data-01.json` on `kafka_source`, counts delivery reports, and times each message's arrival on the target |
-| `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, write/poll > 99 %; NOGO when write_total has not moved 30 s after production |
-| `step_1_3_latency_baseline` | 1.3 Latence baseline | avg < 100 ms, max < 500 ms, lag < 100 and not growing, offset commit max < 1000 ms |
+| `step_1_1_produce` | 1.1 Envoi de messages test | produces `num_messages` tagged messages (acks=all) to `<prefix>.generated-data-01.json` on `kafka_source`, counts delivery reports, and times each message's arrival on the target |
+| `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, the write/poll ratio; NOGO when write_total stalls after production |
+| `step_1_3_latency_baseline` | 1.3 Latence baseline | replication latency (avg, max), lag (and whether it grows), offset commit max time |
 | `step_1_4_target_count` | 1.4 Consommation sur target | reads `source.<topic>` on `kafka_target` up to the end offsets seen at start; counts this run's messages by their tag: received, missing, duplicates |
 | `checklist` | Checklist Phase 1 | fills the checklist (its XCom; JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict; extra link **Smoke test report** |
 
@@ -24,12 +24,13 @@ PromQL result, NaN, a timeout or an unreachable service is UNKNOWN, never GO.
 **In the UI**: each run's tab **Smoke test report** (and the checklist task's extra link) shows the verdict, the
 filled checklist, every check, the counts and the ranked diagnoses; the DAG's tab **Smoke test history** the runs'
 verdicts and the baseline's trends (`/mm2-smoke`, the plugin `mm2_smoke_ui`). A run still not finished
-`deadline_minutes` (Param, default 10) after it was queued alerts through the same notifier.
+`deadline_minutes` after it was queued alerts through the same notifier.
 
 Connections: `kafka_source`, `kafka_target` (type `kafka`, librdkafka config in extra), `prometheus`
 (type `http`), `kafka_connect` (type `http`, the MM2 Connect REST API, for diagnostics), optional
 `alert_webhook` (type `http`). Every threshold is a Param of the trigger form,
-its default the runbook's.
+its default the runbook's:
+
 """
 
 from __future__ import annotations
@@ -48,23 +49,24 @@ from mm2_smoke import dag_layout as ids
 from mm2_smoke.notifiers import AlertNotifier
 from mm2_smoke.registry import SYMPTOMS
 from mm2_smoke.sensors import ReplicationSensor
-from mm2_smoke.settings import TOPIC_NEW_KEY, param_specs
+from mm2_smoke.settings import TOPIC_NEW_KEY, SmokeSettings, param_specs, thresholds_table
 
 BASELINE_ASSET = Asset(name=ids.BASELINE_ASSET_NAME, uri=ids.BASELINE_ASSET_URI)
 SCHEDULE = os.environ.get("MM2_SMOKE_SCHEDULE", "@hourly")
 MAX_ACTIVE_RUNS = int(os.environ.get("MM2_SMOKE_MAX_ACTIVE_RUNS", "1"))
 ALERT_ON_SUCCESS = os.environ.get("MM2_SMOKE_ALERT_ON_SUCCESS", "false").lower() in ("1", "true", "yes")
-#: `airflow dags test` (Airflow 3.3.2) fails a successful run while pruning the DAG's deadlines ("'dict' object has no
-#: attribute 'hex'", measured in CI): the deadline is declared for scheduled and triggered runs only.
+#: Under `airflow dags test`, Airflow 3.3.2 fails a successful run while pruning the DAG's deadlines ("'dict' object
+#: has no attribute 'hex'"): the deadline is declared for scheduled and triggered runs only.
 UNDER_DAGS_TEST = sys.argv[1:3] == ["dags", "test"]
 #: The deadline Param's default: a run not finished this many minutes after it was queued alerts.
 DEADLINE_MINUTES = float(os.environ.get("MM2_SMOKE_DEADLINE_MINUTES") or 10)
+#: The Params' defaults: the runbook's (``SmokeSettings``), the deadline's from the environment. The trigger form and
+#: the doc's table of GO rules and limits both read them.
+DEFAULTS = SmokeSettings(deadline_minutes=DEADLINE_MINUTES)
 
 
 def _params() -> dict[str, Param]:
-    specs = param_specs()
-    specs["deadline_minutes"] = (DEADLINE_MINUTES, specs["deadline_minutes"][1])
-    return {name: Param(default, **schema) for name, (default, schema) in specs.items()}
+    return {name: Param(getattr(DEFAULTS, name), **schema) for name, (_, schema) in param_specs().items()}
 
 
 def _settings(raw: dict[str, Any]):
@@ -104,7 +106,7 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=MAX_ACTIVE_RUNS,
-    doc_md=__doc__,
+    doc_md=f"{__doc__ or ''}{thresholds_table(DEFAULTS)}\n",
     tags=["mm2", "kafka", "smoke-test", "phase-1"],
     default_args={"owner": "kafka-platform", "retries": 1, "retry_delay": timedelta(seconds=10)},
     params=_params(),
@@ -119,7 +121,7 @@ def mm2_smoke_test() -> None:
         contract (profile detected, every series fresh) and the chain (MM2's source connector and tasks, its topic
         filter, the test topics); on a certain fault the run ends here (preflight_mode=fail_fast) and the checklist
         says why. A run that goes on records MM2's counters as they stand before production (runbook 1.1's "+100
-        after sending" starts there). One task, not three: each task costs the scheduler a hop (about 1 s)."""
+        after sending" starts there). One task, not three: each task adds a scheduler hop before production."""
         from mm2_smoke.hooks import connect_rest
         from mm2_smoke.preflight import check_setup, run
         from mm2_smoke.step_1_2_replication import record_counters

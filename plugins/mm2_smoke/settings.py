@@ -23,7 +23,8 @@ from mm2_smoke.naming import (
     TopicNaming,
 )
 
-__all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "from_params", "param_specs"]
+__all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "from_params", "param_specs",
+           "thresholds_table"]
 
 #: A Param that goes into topic names: Kafka's rule for them.
 _TOPIC_NAME: dict[str, Any] = {"pattern": LEGAL_TOPIC_PATTERN, "pattern_doc": "is not usable in a Kafka topic name: "
@@ -299,3 +300,49 @@ def param_specs() -> dict[str, tuple[Any, dict[str, Any]]]:
     """(default, JSON schema) of every setting, for the DAG's Params."""
     defaults = SmokeSettings()
     return {s.name: (getattr(defaults, s.name), param_schema(s, getattr(defaults, s.name))) for s in SETTINGS}
+
+
+#: The limits that are not a check's GO rule but bound a step (its NOGO or its wait) or the run; listed with the GO
+#: rules in :func:`thresholds_table`.
+LIMITS = ("write_stall_timeout_s", "replication_timeout_s", "count_timeout_s", "deadline_minutes")
+_UNITS = (("_ms", "ms"), ("_s", "s"), ("_minutes", "min"), ("_pct", "%"))
+
+
+def _step_of(setting: Setting) -> str:
+    """The runbook step a setting's doc names (``Step 1.2: ...``), else ``run``."""
+    found = re.match(r"Step (\d\.\d): ", setting.doc)
+    return found.group(1) if found else "run"
+
+
+def _with_unit(name: str, value: Any) -> str:
+    unit = next((u for suffix, u in _UNITS if name.endswith(suffix)), "")
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{shown} {unit}" if unit else shown
+
+
+def thresholds_table(defaults: SmokeSettings | None = None) -> str:
+    """Every GO rule that has a Param (``registry.CHECKS``' ``go_rule`` and ``setting``) and every limit of
+    :data:`LIMITS`, with the Params' defaults, as a Markdown table: the DAG's doc renders it, so that the doc says
+    what the trigger form's defaults are.
+
+    :param defaults: the settings whose values are shown (default: :class:`SmokeSettings`' own; the DAG passes its
+        Params' defaults where they differ, e.g. ``deadline_minutes`` from its environment).
+    """
+    from mm2_smoke.registry import CHECKS
+
+    values = defaults or SmokeSettings()
+    rows = [(check.step, check.title, f"GO: {check.threshold(values, delivered='the delivered count')}", check.setting)
+            for check in CHECKS if check.setting is not None]
+    for name in LIMITS:
+        step = _step_of(_BY_NAME[name])
+        doc = _BY_NAME[name].doc.removeprefix(f"Step {step}: ")
+        rows.append((step, _BY_NAME[name].title, f"{_with_unit(name, getattr(values, name))}: {doc}", name))
+    lines = ["| step | check or limit | rule (default) | Param |", "|---|---|---|---|"]
+    for step, title, rule, name in sorted(rows, key=lambda row: row[0]):  # steps in order, the run's last
+        lines.append(f"| {step} | {_cell(title)} | {_cell(rule)} | `{name}` |")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """``text`` as one Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
