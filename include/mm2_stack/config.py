@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,10 @@ from mm2_smoke.settings import Setting, SmokeSettings, check_value
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-KAFKA_VERSION = "4.1.1"
+#: The default Kafka version: the newest release whose jars Maven Central serves to this project's machines and CI
+#: in full. It does not serve the MirrorMaker jars (connect-mirror, connect-mirror-client) of 4.4.0, 4.3.2, 4.2.2
+#: and 4.2.1 (their brokers' jars it does), nor connect-basic-auth-extension 3.9.2.
+KAFKA_VERSION = "4.3.1"
 JMX_EXPORTER_JAR = "jmx_prometheus_javaagent-1.0.1.jar"
 
 # The users of both clusters (SASL/PLAIN or SCRAM-SHA-512, or the CN of their client certificate with mTLS).
@@ -62,8 +66,38 @@ class Ports:
     prometheus: int = 19090
 
 
-#: The Kafka versions the stack runs (MM2_STACK_KAFKA_VERSION): the 3.9, 4.1 and 4.3 lines.
-KAFKA_VERSION_PATTERN = r"^(3\.9|4\.1|4\.3)\.[0-9]+$"
+@dataclass(frozen=True)
+class KafkaLine:
+    """What differs between the Kafka lines the stack runs (every patch of a line alike).
+
+    :param log4j2: Kafka logs through Log4j2 (Kafka 4: kafka-server depends on log4j-core, and slf4j-api 1.7.36
+        comes without a binding, so the stack adds log4j-slf4j-impl at that Log4j2, which it reads from that
+        Kafka's pom when it fetches the jars: :func:`mm2_stack.jars.kafka_log4j2`); else reload4j (Kafka 3's
+        jars bring it and its slf4j binding).
+    :param metric_names_formats: MirrorMaker has ``metric.names.formats`` (KIP-1280: Kafka 4.3 and later).
+    :param config_command: the main class of Kafka's ConfigCommand (in kafka-tools from 4.4 on).
+    """
+
+    log4j2: bool
+    metric_names_formats: bool
+    config_command: str = "kafka.admin.ConfigCommand"
+
+
+#: The Kafka lines the stack runs (MM2_STACK_KAFKA_VERSION: any patch of one). The Log4j2 each version's pom
+#: names (kafka-server's log4j-core) changes with the patch, not the line: 4.1.1 2.24.3; 4.1.2 and 4.2.0 2.25.3;
+#: 4.2.1, 4.3.0 and 4.3.1 2.25.4; 4.2.2, 4.3.2 and 4.4.0 2.25.5.
+KAFKA_LINES: dict[str, KafkaLine] = {
+    "3.9": KafkaLine(log4j2=False, metric_names_formats=False),
+    "4.1": KafkaLine(log4j2=True, metric_names_formats=False),
+    "4.2": KafkaLine(log4j2=True, metric_names_formats=False),
+    "4.3": KafkaLine(log4j2=True, metric_names_formats=True),
+    "4.4": KafkaLine(log4j2=True, metric_names_formats=True, config_command="org.apache.kafka.tools.ConfigCommand"),
+}
+#: The Kafka versions the stack runs: any patch of a line of :data:`KAFKA_LINES`.
+KAFKA_VERSION_PATTERN = "^(" + "|".join(line.replace(".", r"\.") for line in KAFKA_LINES) + r")\.[0-9]+$"
+#: The lines whose MirrorMaker has ``metric.names.formats`` (what kafka-new and MM2_STACK_METRIC_NAMES_FORMATS need).
+NAMES_FORMATS_LINES = tuple(line for line, facts in KAFKA_LINES.items() if facts.metric_names_formats)
+_LINES_DOC = ", ".join(f"{line}.x" for line in reversed(KAFKA_LINES))
 #: Our exporter rules of each metric profile (``include/prometheus/``), by MM2_STACK_METRICS value.
 METRICS_RULES = {name: p.rules_file for name, p in PROFILES.items() if p.rules_file}
 
@@ -99,16 +133,17 @@ KNOBS: tuple[Knob, ...] = (
           "integer", minimum=1, maximum=3600),
     _knob("MM2_STACK_TOPICS", "topics_regex", "", "MM2's `topics` (default: every test topic)."),
     _knob("MM2_STACK_METRICS", "metrics", "runbook", "Which of our exporter rules the Connect worker's JMX exporter "
-          "loads: runbook (the runbook's names), strimzi (the names of Strimzi's published rules), kafka-new (Kafka "
-          "4.3's metric.names.formats=new MBeans).", enum=tuple(METRICS_RULES)),
+          "loads: runbook (the runbook's names), strimzi (the names of Strimzi's published rules), kafka-new (the "
+          "metric.names.formats=new MBeans of Kafka 4.3 and later).", enum=tuple(METRICS_RULES)),
     _knob("MM2_STACK_JMX_RULES", "jmx_rules", "", "Any exporter rules file you bring (a path); overrides "
           "MM2_STACK_METRICS, and readiness then detects the profile (metric_profile=auto)."),
-    _knob("MM2_STACK_KAFKA_VERSION", "kafka_version", KAFKA_VERSION, "Kafka version of the whole chain: 4.1.x "
-          "(default 4.1.1), 4.3.x or 3.9.x.", pattern=KAFKA_VERSION_PATTERN,
-          pattern_doc="is not a Kafka version the stack runs: use 4.1.1 (default), 4.3.x or 3.9.x"),
-    _knob("MM2_STACK_METRIC_NAMES_FORMATS", "metric_names_formats", "", "Kafka 4.3's metric.names.formats of the "
-          "MM2 connectors: legacy, new or legacy,new (default: new with MM2_STACK_METRICS=kafka-new, else Kafka's "
-          "own default).", enum=("legacy", "new", "legacy,new")),
+    _knob("MM2_STACK_KAFKA_VERSION", "kafka_version", KAFKA_VERSION, f"Kafka version of the whole chain: "
+          f"{_LINES_DOC} (default {KAFKA_VERSION}).", pattern=KAFKA_VERSION_PATTERN,
+          pattern_doc=f"is not a Kafka version the stack runs: use {KAFKA_VERSION} (default) or another patch of "
+                      f"{_LINES_DOC}"),
+    _knob("MM2_STACK_METRIC_NAMES_FORMATS", "metric_names_formats", "", "metric.names.formats of the MM2 "
+          "connectors (Kafka 4.3 and later): legacy, new or legacy,new (default: new with MM2_STACK_METRICS="
+          "kafka-new, else Kafka's own default).", enum=("legacy", "new", "legacy,new")),
     _knob("MM2_STACK_METRICS_STORE", "metrics_store", "prometheus", "The metrics store scraping the exporter: "
           "prometheus (Debian's) or victoriametrics (Debian's, with its default flags).",
           enum=("prometheus", "victoriametrics")),
@@ -142,9 +177,9 @@ class StackConfig:
     :param topics_regex: MM2 ``topics`` (``MM2_STACK_TOPICS``, default: every test topic).
     :param metrics: our exporter rules (``MM2_STACK_METRICS``): ``runbook``, ``strimzi`` or ``kafka-new``.
     :param jmx_rules: a rules file of the user's (``MM2_STACK_JMX_RULES``), '' for ours.
-    :param kafka_version: the chain's Kafka version (``MM2_STACK_KAFKA_VERSION``, 4.1.1).
-    :param metric_names_formats: Kafka 4.3's ``metric.names.formats`` (``MM2_STACK_METRIC_NAMES_FORMATS``), '' for
-        the default (``new`` with the kafka-new rules).
+    :param kafka_version: the chain's Kafka version (``MM2_STACK_KAFKA_VERSION``, :data:`KAFKA_VERSION`).
+    :param metric_names_formats: ``metric.names.formats``, Kafka 4.3 and later (``MM2_STACK_METRIC_NAMES_FORMATS``),
+        '' for the default (``new`` with the kafka-new rules).
     :param metrics_store: ``prometheus`` or ``victoriametrics`` (``MM2_STACK_METRICS_STORE``).
     :param sasl_mechanism: ``PLAIN`` or ``SCRAM-SHA-512`` (``MM2_STACK_SASL_MECHANISM``).
     :param client_auth: ``sasl`` or ``mtls`` (``MM2_STACK_CLIENT_AUTH``).
@@ -176,11 +211,15 @@ class StackConfig:
     def __post_init__(self) -> None:
         if not self.topics_regex:
             object.__setattr__(self, "topics_regex", self.naming.topics_regex)
-        if self.metrics == "kafka-new" and not self.jmx_rules and not self.kafka_version.startswith("4.3."):
-            raise StackError("config", f"MM2_STACK_METRICS=kafka-new needs Kafka 4.3 (metric.names.formats), not "
-                             f"MM2_STACK_KAFKA_VERSION={self.kafka_version}: set MM2_STACK_KAFKA_VERSION=4.3.1")
-        if self.metric_names_formats and not self.kafka_version.startswith("4.3."):
-            raise StackError("config", f"MM2_STACK_METRIC_NAMES_FORMATS needs Kafka 4.3, not "
+        if not re.fullmatch(KAFKA_VERSION_PATTERN.strip("^$"), self.kafka_version):
+            raise StackError("config", f"Kafka {self.kafka_version} is not a version the stack runs: use "
+                             f"{KAFKA_VERSION} (default) or another patch of {_LINES_DOC}")
+        lines = f"{NAMES_FORMATS_LINES[0]} or later"
+        if self.metrics == "kafka-new" and not self.jmx_rules and not self.line.metric_names_formats:
+            raise StackError("config", f"MM2_STACK_METRICS=kafka-new needs Kafka {lines} (metric.names.formats), not "
+                             f"MM2_STACK_KAFKA_VERSION={self.kafka_version}: set MM2_STACK_KAFKA_VERSION={KAFKA_VERSION}")
+        if self.metric_names_formats and not self.line.metric_names_formats:
+            raise StackError("config", f"MM2_STACK_METRIC_NAMES_FORMATS needs Kafka {lines}, not "
                              f"MM2_STACK_KAFKA_VERSION={self.kafka_version}")
         if self.client_auth == "mtls" and self.sasl_mechanism != "PLAIN":
             raise StackError("config", "MM2_STACK_SASL_MECHANISM applies to MM2_STACK_CLIENT_AUTH=sasl; with mtls the "
@@ -223,8 +262,13 @@ class StackConfig:
 
     @property
     def kafka_line(self) -> str:
-        """``3.9``, ``4.1`` or ``4.3``."""
+        """The Kafka line: ``3.9``, ``4.1``... (a key of :data:`KAFKA_LINES`)."""
         return ".".join(self.kafka_version.split(".")[:2])
+
+    @property
+    def line(self) -> KafkaLine:
+        """What this Kafka line does differently (:data:`KAFKA_LINES`)."""
+        return KAFKA_LINES[self.kafka_line]
 
     @property
     def rules_file(self) -> Path:

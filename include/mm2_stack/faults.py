@@ -66,9 +66,9 @@ def _quota(config: StackConfig, *args: str) -> None:
 
     cfg = client_config(config, "target", "admin", load_passwords(config))
     with properties_file(java_client_properties(cfg)) as props:
-        run_tool("kafka.admin.ConfigCommand", ["--bootstrap-server", cfg["bootstrap.servers"], "--command-config",
-                                               props, "--alter", *args, "--entity-type", "users",
-                                               "--entity-name", "mm2"], classpath=config.classpath)
+        run_tool(config.line.config_command, ["--bootstrap-server", cfg["bootstrap.servers"], "--command-config",
+                                              props, "--alter", *args, "--entity-type", "users",
+                                              "--entity-name", "mm2"], classpath=config.classpath)
 
 
 # --- injection --------------------------------------------------------------------------------------

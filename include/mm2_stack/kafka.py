@@ -78,7 +78,7 @@ def log_config(config: StackConfig) -> Path:
     (bursts of 1000, e.g. a start), one "Failure during poll" a second; ERROR always passes. Log4j 1.x properties
     (reload4j) for Kafka 3: levels only."""
     mb = proc.LOG_MAX_BYTES // (1024 * 1024)
-    if not config.kafka_line.startswith("4."):
+    if not config.line.log4j2:
         path = config.run_dir / "log4j.properties"
         path.write_text(
             "log4j.rootLogger=INFO, file\n"
@@ -127,7 +127,7 @@ def java_argv(config: StackConfig, heap_mb: int, main: str, *args: str, agent: s
               log: Path | None = None, jvm: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The command line of one of the stack's JVMs, logging (:func:`log_config`) to ``log``."""
     logging = (f"-Dlog4j2.configurationFile={config.run_dir / 'log4j2.properties'}"
-               if config.kafka_line.startswith("4.") else f"-Dlog4j.configuration=file:{config.run_dir / 'log4j.properties'}")
+               if config.line.log4j2 else f"-Dlog4j.configuration=file:{config.run_dir / 'log4j.properties'}")
     argv = [
         "java",
         f"-Xms{min(128, heap_mb)}m",
