@@ -5,10 +5,10 @@
   whose series do not answer stops the run within seconds, UNKNOWN, nothing produced, naming the profile that would;
   the MirrorSourceConnector paused is NOGO.
 - Variant stacks, one after the other, each in its own folder and ports (``.stack-variants/<name>``, offset +400),
-  stopped after use: Kafka 4.3 with ``metric.names.formats=new`` (profile ``kafka-new``), and VictoriaMetrics with
-  its default flags (its newest 30 s hidden from queries) at the runbook's 10 msg/s (and at 1000 msg/s in
-  ``make test-extended``). Kafka 3.9
-  (MBeans without the ``source`` tag) runs in ``test_secured_variants.py``, with SCRAM and basic auth on Prometheus
+  stopped after use: the default Kafka (the newest the stack runs) with ``metric.names.formats=new`` (profile
+  ``kafka-new``), and VictoriaMetrics with its default flags (its newest 30 s hidden from queries) at the runbook's
+  10 msg/s (and at 1000 msg/s in ``make test-extended``). Kafka 3.9, the oldest line
+  (MBeans without the ``source`` tag), runs in ``test_secured_variants.py``, with SCRAM and basic auth on Prometheus
   and Connect (one stack for both). Each must be GO with the right profile detected, every panel of that
   profile's generated dashboards must answer on the chain's store, and NOGO with the MirrorSourceConnector paused.
 """
@@ -22,7 +22,7 @@ import pytest
 
 from mm2_stack import connect, faults, stack
 from mm2_stack.airflow_run import airflow_env, dags_test, ensure_db
-from mm2_stack.config import METRICS_RULES, PACKAGE_DIR, StackConfig
+from mm2_stack.config import KAFKA_VERSION, METRICS_RULES, PACKAGE_DIR, StackConfig
 from tests.support.panels import panels_without_data
 from tests.support.variants import variant_config
 
@@ -80,11 +80,13 @@ def test_strimzi_names_are_detected_and_a_wrong_explicit_profile_stops_the_run_a
     assert "set metric_profile=strimzi" in contract["reason"], contract
 
 
+#: The kafka-new variant runs on the default Kafka, the newest the stack runs (its line has metric.names.formats).
+NEWEST_LINE = ".".join(KAFKA_VERSION.split(".")[:2])
 #: name: stack knobs, the profile to detect, the runs' confs. The runbook's own 100 messages at 10 msg/s on a new
 #: stack: a burst of 20 on JVMs just started reads its first records' cold path as MM2 latency (avg 150-190 ms).
 VARIANTS = {
-    "kafka-4.3-new-names": ({"MM2_STACK_KAFKA_VERSION": "4.3.1", "MM2_STACK_METRICS": "kafka-new"}, "kafka-new",
-                            [{}]),
+    f"kafka-{NEWEST_LINE}-new-names": ({"MM2_STACK_KAFKA_VERSION": KAFKA_VERSION, "MM2_STACK_METRICS": "kafka-new"},
+                                       "kafka-new", [{}]),
     "victoriametrics": ({"MM2_STACK_METRICS_STORE": "victoriametrics"}, "runbook", [{}]),
 }
 #: More runs per variant, outside CI (``make test-extended``): VictoriaMetrics at 1000 msg/s (step 1.2's raw-sample
