@@ -58,7 +58,8 @@ def maven_args(config: StackConfig, log4j2: str = "") -> list[str]:
 
 
 def _maven(config: StackConfig, mvn: str, goal: list[str], log4j2: str = "") -> None:
-    proc = subprocess.run([mvn, "-q", "-B", "-f", str(POM), *goal, *maven_args(config, log4j2)],
+    # -U: a release Maven found missing before is asked for again (it runs only when the cache is incomplete).
+    proc = subprocess.run([mvn, "-q", "-B", "-U", "-f", str(POM), *goal, *maven_args(config, log4j2)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         out = proc.stdout + proc.stderr

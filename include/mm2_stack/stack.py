@@ -193,10 +193,13 @@ def _warm_up(config: StackConfig) -> float:
 
 
 def _build(config: StackConfig) -> dict[str, float]:
-    """Stop whatever runs, wipe the run folder and build every part anew; wait until each is ready."""
-    down(config)
+    """Fetch the jars, stop whatever runs, wipe the run folder and build every part anew; wait until each is ready.
+    The jars come first: a Kafka version whose jars cannot be fetched leaves a running stack as it is."""
     t0 = time.monotonic()
-    timings: dict[str, float] = {}
+    config.root.mkdir(parents=True, exist_ok=True)
+    jars.ensure_jars(config)
+    timings: dict[str, float] = {"jars": time.monotonic() - t0}
+    down(config)
     timeout = config.ready_timeout_s
 
     busy = busy_ports(config)
@@ -206,9 +209,6 @@ def _build(config: StackConfig) -> dict[str, float]:
     metrics_store.ensure_installed(config)
     if shutil.which("java") is None:
         raise StackError("java", "`java` is not on PATH: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
-    config.root.mkdir(parents=True, exist_ok=True)
-    jars.ensure_jars(config)
-    timings["jars"] = time.monotonic() - t0
 
     shutil.rmtree(config.run_dir, ignore_errors=True)
     config.run_dir.mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""What `up` does to a stack that exists: start what is not running, leave the rest (pure: `plan_up`)."""
+"""What `up` does to a stack that exists: start what is not running, leave the rest (pure: `plan_up`); a fresh `up`
+fetches its jars before it stops anything."""
 
 from __future__ import annotations
 
@@ -47,3 +48,18 @@ def test_stopped_and_unhealthy_parts_together() -> None:
     plan = plan_up(_statuses(source=PartStatus("source", None, False, "not running"),
                              connect=PartStatus("connect", 7, False, "HTTP 500")), True, False)
     assert plan == UpPlan(build=False, start=("source",), warnings=("connect (pid 7) looks unhealthy: HTTP 500",))
+
+
+def test_a_fresh_up_whose_jars_cannot_be_fetched_leaves_the_running_stack(tmp_path, monkeypatch) -> None:
+    from mm2_stack import stack
+    from mm2_stack.config import StackConfig, StackError
+
+    def no_jars(config: StackConfig) -> bool:
+        raise StackError("jars", "not served")
+
+    stopped: list[str] = []
+    monkeypatch.setattr(stack.jars, "ensure_jars", no_jars)
+    monkeypatch.setattr(stack, "down", lambda config: stopped.append("down") or [])
+    with pytest.raises(StackError, match="not served"):
+        stack.up(StackConfig(root=tmp_path, kafka_version="4.4.0"), fresh=True)
+    assert stopped == []
