@@ -82,7 +82,8 @@ def preflight_checks(preflight: PreflightReport | None) -> tuple[list[Check], li
                                 "" if status is Status.GO else f["message"], gap))
         else:
             notes.append(f"pre-flight warning ({f['check']}): {f['message']}")
-        if status is Status.GO and f["check"] in ("metric_contract", "source_topic_created"):
+        declared = registry.BY_NAME.get(f["check"])
+        if status is Status.GO and declared is not None and declared.note_on_go:
             notes.append(f"pre-flight: {f['message']}")
     first = next((f for f in preflight["findings"] if f["certain"] and f["status"] != Status.GO.value), None)
     return checks, notes, (f"{first['check']} {first['status']} (see its row)" if stopped and first else "")

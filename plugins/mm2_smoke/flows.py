@@ -19,12 +19,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mm2_smoke.errors import SettingsError
+from mm2_smoke.naming import DEFAULT_POLICY, DEFAULT_SEPARATOR, IDENTITY_POLICY, remote_topic_name
 
 #: MirrorMaker's policies, by the last part of ``replication.policy.class``.
-DEFAULT_POLICY = "default"
-IDENTITY_POLICY = "identity"
 _POLICY_CLASSES = {"DefaultReplicationPolicy": DEFAULT_POLICY, "IdentityReplicationPolicy": IDENTITY_POLICY}
-DEFAULT_SEPARATOR = "."
 #: How a flow is named in Params and reports.
 FLOW_ARROW = "->"
 _FLOW_NAME = re.compile(r"^\s*([A-Za-z0-9._-]+)\s*->\s*([A-Za-z0-9._-]+)\s*$")
@@ -77,7 +75,7 @@ class ReplicationPolicy:
 
     def remote_topic(self, source_alias: str, topic: str) -> str:
         """The name of ``topic`` of cluster ``source_alias`` on the target."""
-        return topic if self.kind == IDENTITY_POLICY else f"{source_alias}{self.separator}{topic}"
+        return remote_topic_name(self.kind, source_alias, self.separator, topic)
 
     def stops_cycle(self) -> bool:
         """MM2's cycle check (``isCycle``) follows topic-name prefixes back to the source: it works only when the

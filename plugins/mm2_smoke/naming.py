@@ -2,7 +2,7 @@
 
 The runbook produces to ``<prefix>.generated-data-NN.json`` on the source cluster; MirrorMaker 2's
 ``DefaultReplicationPolicy`` mirrors it to ``<source alias><separator><topic>`` on the target
-(``source.test-prometheus.generated-data-01.json``).
+(``source.test-prometheus.generated-data-01.json``), its ``IdentityReplicationPolicy`` to the same name.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ DEFAULT_TOPIC_PREFIX = "test-prometheus"
 DEFAULT_SOURCE_ALIAS = "source"
 DEFAULT_TARGET_ALIAS = "target"
 DEFAULT_SEPARATOR = "."
+#: MirrorMaker's replication policies, as the smoke test names them.
+DEFAULT_POLICY = "default"
+IDENTITY_POLICY = "identity"
+
+
+def remote_topic_name(policy: str, source_alias: str, separator: str, topic: str) -> str:
+    """The name MM2 gives ``topic`` of cluster ``source_alias`` on the target under ``policy``: the topic's own name
+    with ``identity``, ``<source alias><separator><topic>`` otherwise."""
+    return topic if policy == IDENTITY_POLICY else f"{source_alias}{separator}{topic}"
 
 #: Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-].
 LEGAL_TOPIC_PATTERN = "^[a-zA-Z0-9._-]{1,249}$"
@@ -33,12 +42,14 @@ class TopicNaming:
     :param source_alias: MM2 alias of the source cluster; the remote topic starts with it.
     :param target_alias: MM2 alias of the target cluster (connector names, internal topics).
     :param separator: ``replication.policy.separator`` of MM2 (default ``.``).
+    :param policy: MM2's replication policy: ``identity``, or the default one (any other value).
     """
 
     prefix: str = DEFAULT_TOPIC_PREFIX
     source_alias: str = DEFAULT_SOURCE_ALIAS
     target_alias: str = DEFAULT_TARGET_ALIAS
     separator: str = DEFAULT_SEPARATOR
+    policy: str = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
         for field, value in (
@@ -58,8 +69,8 @@ class TopicNaming:
         return f"{self.prefix}.generated-data-{index:02d}.json"
 
     def remote_topic(self, source_topic: str) -> str:
-        """Name MM2's DefaultReplicationPolicy gives ``source_topic`` on the target."""
-        return f"{self.source_alias}{self.separator}{source_topic}"
+        """Name MM2's replication policy gives ``source_topic`` on the target."""
+        return remote_topic_name(self.policy, self.source_alias, self.separator, source_topic)
 
     @property
     def remote_prefix(self) -> str:

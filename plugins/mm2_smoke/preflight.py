@@ -28,6 +28,7 @@ from mm2_smoke import dag_layout as layout
 from mm2_smoke.chain import Finding
 from mm2_smoke.checks import Check, Status
 from mm2_smoke.errors import SettingsError, SetupError
+from mm2_smoke.flows import ReplicationPolicy
 from mm2_smoke.measured import Gap, Measured
 from mm2_smoke.metrics import AUTO, PROFILES, Queries
 from mm2_smoke.payloads import FindingDict, PreflightReport, SetupDict
@@ -403,6 +404,24 @@ def exported_states(prom: Prometheus, s: SmokeSettings) -> list[str]:
     return [st for st in chain.CONNECTOR_STATES if prom.query(queries.connector_in_state(st)).value == 1]
 
 
+def resolve_naming(s: SmokeSettings, state: chain.ChainState) -> tuple[SmokeSettings, Finding | None]:
+    """``replication_policy=auto``: the remote topic's naming as the MirrorSourceConnector's config says (policy class
+    and separator), with the finding that says so; the settings unchanged (still ``auto``, read as the default
+    policy with the ``replication_separator`` Param) when the config could not be read."""
+    config = state.config
+    if config is None or config.status != 200 or not isinstance(config.body, dict):
+        return s, None
+    policy = ReplicationPolicy.from_config(config.body)
+    resolved = replace(s, replication_policy=policy.kind,
+                       replication_separator=policy.separator or s.replication_separator)
+    read = ", ".join(f"{k}={config.body[k]}" for k in ("replication.policy.class", "replication.policy.separator")
+                     if k in config.body) or "no replication.policy.* key: MM2's defaults"
+    return resolved, Finding("replication_policy", Status.GO, False,
+                             f"remote topic {resolved.remote_topic} ({policy.spelled} replication policy, from the "
+                             f"config of {s.source_connector})", f"{chain.connector_path(s.source_connector)}/config: "
+                             f"{read}", policy.spelled, "read from the connector's config")
+
+
 def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source: Any = None,
         target: Any = None) -> Outcome:
     """The ``preflight`` task: the metric contract (profile resolved), the chain's state (unless ``preflight_mode``
@@ -416,6 +435,12 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
     t0 = time.monotonic()
     s = from_params(settings)
     state = chain.read(connect, source, target, s) if s.preflight_mode != "off" and connect is not None else None
+    naming = None
+    if state is not None and s.replication_policy == AUTO:
+        resolved, naming = resolve_naming(s, state)
+        if resolved.remote_topic != s.remote_topic:
+            state = chain.read(connect, source, target, resolved)  # the remote topic under the connector's policy
+        s = resolved
     created = None
     if state is not None and state.source_topic_exists is False and s.test_topic_missing == "create" and source:
         created = _create_test_topic(source, s)
@@ -433,6 +458,8 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
                                 "reads them after production"))
     if created is not None:
         findings.append(created)
+    if naming is not None:
+        findings.append(naming)
     if state is not None:
         findings += chain.findings(state, s.test_topic_missing)
         if state.status.status is None and contract.fresh_any:  # Connect REST cannot say: the exported status can
@@ -447,7 +474,7 @@ def run(prom: Prometheus, settings: dict[str, Any], connect: Any = None, source:
                 if silent is not None:
                     findings.insert(1, silent)
     status, proceed = decide(s.preflight_mode, findings)
-    resolved = s.with_profile(contract.profile).to_dict()
+    resolved = s.with_profile(contract.profile).to_dict()  # with the naming resolved too
     if created is not None and created.status is Status.GO:
         resolved[TOPIC_NEW_KEY] = True
     return Outcome(status, findings, round(time.monotonic() - t0, 3), proceed, resolved, contract)

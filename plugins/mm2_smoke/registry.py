@@ -96,6 +96,8 @@ class CheckSpec:
     :param trend: drawn as a trend in the Airflow view (needs ``baseline``).
     :param words: its part of the row's words, a template over the report (see :func:`row_words`), added after
         the row's own words ('' when it adds none).
+    :param note_on_go: a pre-flight finding whose message the report's notes repeat when it is GO (what the
+        pre-flight resolved or did for the run).
     :param evaluate: for a check that no step's ``checklist_part`` returns: ``"module:function"``, a function of the
         run's step results (:class:`StepResults`) returning its check, or None when the run gives nothing to check
         (named, not imported, so that the step module holding it can import this one).
@@ -112,6 +114,7 @@ class CheckSpec:
     baseline: str | None = None
     trend: bool = False
     words: str = ""
+    note_on_go: bool = False
     evaluate: str = ""
 
     def threshold(self, settings: Any = None, **values: Any) -> str:
@@ -221,18 +224,20 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("settings", "pre", "Params valid", "valid Params"),
     CheckSpec("connections", "pre", "Connections defined and complete", "{conns} defined and complete"),
     CheckSpec("metric_contract", "pre", "Metric contract (every series fresh)",
-              raises=(Raises(NOT_GO, (Symptom.METRICS_UNAVAILABLE,)),)),
+              raises=(Raises(NOT_GO, (Symptom.METRICS_UNAVAILABLE,)),), note_on_go=True),
     CheckSpec("metric_contract_later", "pre", "Metric contract: series that appear with the first records"),
     CheckSpec("connector", "pre", "MirrorSourceConnector RUNNING", raises=(Raises(NOT_GO, _STOPPED),)),
     CheckSpec("task", "pre", "MirrorSourceConnector tasks RUNNING", raises=(Raises(NOT_GO, _STOPPED),)),
     CheckSpec("topics_filter", "pre", "Test topic passes the connector's topics filter",
               raises=(Raises(NOT_GO, _STOPPED),)),
     CheckSpec("source_topic", "pre", "Test topic on source", raises=(Raises(("NOGO",), _STOPPED),)),
-    CheckSpec("source_topic_created", "pre", "Test topic created on source"),
+    CheckSpec("source_topic_created", "pre", "Test topic created on source", note_on_go=True),
     CheckSpec("remote_topic", "pre", "Remote topic on target"),
     CheckSpec("source_cluster", "pre", "Source cluster answers", raises=(Raises(NOT_GO, _STOPPED),)),
     CheckSpec("target_cluster", "pre", "Target cluster answers", raises=(Raises(NOT_GO, _STOPPED),)),
     CheckSpec("mm2_process", "pre", "MirrorMaker 2 running (dedicated mode)"),
+    CheckSpec("replication_policy", "pre", "Replication policy (remote topic's naming) read from the connector",
+              note_on_go=True),
     # --- step 1.1
     CheckSpec("messages_produced", "1.1", "Test messages delivered (acks=all)", "{num_messages} delivered, 0 errors",
               setting="num_messages", row=ROW_1_1),

@@ -15,10 +15,12 @@ from mm2_smoke.errors import InputError, SettingsError
 from mm2_smoke.message import MAX_RECORD_SIZE_BYTES
 from mm2_smoke.metrics import AUTO, DEFAULT_CONNECTOR_REGEX, PROFILES, Queries, profile
 from mm2_smoke.naming import (
+    DEFAULT_POLICY,
     DEFAULT_SEPARATOR,
     DEFAULT_SOURCE_ALIAS,
     DEFAULT_TARGET_ALIAS,
     DEFAULT_TOPIC_PREFIX,
+    IDENTITY_POLICY,
     LEGAL_TOPIC_PATTERN,
     TopicNaming,
 )
@@ -73,6 +75,7 @@ class SmokeSettings:
     source_alias: str = DEFAULT_SOURCE_ALIAS
     target_alias: str = DEFAULT_TARGET_ALIAS
     replication_separator: str = DEFAULT_SEPARATOR
+    replication_policy: str = AUTO
     # Step 1.2
     ratio_min_pct: float = 99.0
     write_stall_timeout_s: int = 30
@@ -106,7 +109,7 @@ class SmokeSettings:
     @property
     def naming(self) -> TopicNaming:
         return TopicNaming(prefix=self.topic_prefix, source_alias=self.source_alias, target_alias=self.target_alias,
-                           separator=self.replication_separator)
+                           separator=self.replication_separator, policy=self.replication_policy)
 
     @property
     def source_connector(self) -> str:
@@ -162,7 +165,12 @@ SETTINGS: tuple[Setting, ...] = (
             "string", **_TOPIC_NAME),
     Setting("target_alias", "Target alias", "MM2 alias of the target cluster (connector names: "
             "<source>-><target>.MirrorSourceConnector).", "string", **_TOPIC_NAME),
-    Setting("replication_separator", "Replication separator", "MM2 replication.policy.separator.", "string", **_TOPIC_NAME),
+    Setting("replication_separator", "Replication separator", "MM2 replication.policy.separator (with "
+            "replication_policy=auto, the connector's own when Connect REST shows it).", "string", **_TOPIC_NAME),
+    Setting("replication_policy", "Replication policy", "How MM2 names the remote topic: 'default' "
+            "(<alias><separator><topic>), 'identity' (the topic's own name: IdentityReplicationPolicy) or 'auto' "
+            "(read from the MirrorSourceConnector's config by the pre-flight; 'default' when it cannot be read).",
+            "string", enum=(AUTO, DEFAULT_POLICY, IDENTITY_POLICY)),
     Setting("ratio_min_pct", "Min write/poll ratio (%)", "Step 1.2: GO needs write/poll x 100 above this.",
             "number", 0, 100),
     Setting("write_stall_timeout_s", "Write stall timeout (s)", "Step 1.2: NOGO when write_total has not moved "

@@ -50,7 +50,7 @@ PRODUCED_FIELDS = tuple(WaitProduced.__annotations__)
 #: naming), the rules' thresholds and timeouts, and the check interval. All the trigger gets (a field missing here
 #: has its default in the triggerer).
 SETTINGS_FIELDS = ("metric_profile", "connector_regex", "topic_prefix", "source_alias", "target_alias",
-                   "replication_separator", "ratio_min_pct", "write_stall_timeout_s", "replication_timeout_s",
+                   "replication_separator", "replication_policy", "ratio_min_pct", "write_stall_timeout_s", "replication_timeout_s",
                    "poke_interval_s")
 #: How far past the last arrival on the target the store's data must reach before counters that do not show the
 #: arrivals are taken as disagreeing (MM2 counts a write when the target acknowledges it, which the watch reads).

@@ -4,7 +4,11 @@ import re
 
 import pytest
 
+from mm2_smoke.chain import ChainState
+from mm2_smoke.measured import HttpAnswer
 from mm2_smoke.naming import TopicNameError, TopicNaming
+from mm2_smoke.preflight import resolve_naming
+from mm2_smoke.settings import SmokeSettings
 
 
 def test_defaults_follow_the_runbook() -> None:
@@ -39,3 +43,43 @@ def test_illegal_names_are_refused_with_the_field_named(field: str, bad: str) ->
 def test_topic_index_out_of_range(index: int) -> None:
     with pytest.raises(TopicNameError, match="use 1 to 99"):
         TopicNaming().source_topic(index)
+
+
+def test_identity_policy_keeps_the_topics_own_name() -> None:
+    naming = TopicNaming(source_alias="paris", separator="_", policy="identity")
+    assert naming.remote_topic(naming.source_topic(1)) == "test-prometheus.generated-data-01.json"
+    assert naming.remote_prefix == "test-prometheus"
+
+
+def _state(config: HttpAnswer | None) -> ChainState:
+    return ChainState("source->target.MirrorSourceConnector", HttpAnswer(200, {"connector": {"state": "RUNNING"}}),
+                      config)
+
+
+@pytest.mark.parametrize(("config", "remote", "policy"), [
+    ({}, "source.test-prometheus.generated-data-01.json", "default"),
+    ({"replication.policy.separator": "_"}, "source_test-prometheus.generated-data-01.json", "default:_"),
+    ({"replication.policy.class": "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"},
+     "test-prometheus.generated-data-01.json", "identity"),
+])
+def test_auto_reads_the_remote_topics_naming_from_the_connectors_config(config: dict, remote: str, policy: str
+                                                                        ) -> None:
+    resolved, finding = resolve_naming(SmokeSettings(), _state(HttpAnswer(200, config)))
+    assert resolved.remote_topic == remote and resolved.replication_policy != "auto"
+    assert finding is not None and finding.check == "replication_policy" and finding.value == policy
+    assert remote in finding.message and not finding.certain
+    assert SmokeSettings(**resolved.to_dict()).remote_topic == remote  # what later tasks rebuild from the XCom
+
+
+@pytest.mark.parametrize("config", [None, HttpAnswer(None, error="down"), HttpAnswer(404, {"error_code": 404})])
+def test_auto_without_the_config_reads_as_the_default_policy_with_the_separator_param(config: HttpAnswer | None
+                                                                                      ) -> None:
+    settings = SmokeSettings(replication_separator="_")
+    resolved, finding = resolve_naming(settings, _state(config))
+    assert finding is None and resolved == settings
+    assert resolved.remote_topic == "source_test-prometheus.generated-data-01.json"
+
+
+def test_an_explicit_policy_param_names_the_remote_topic() -> None:
+    assert SmokeSettings(replication_policy="identity").remote_topic == "test-prometheus.generated-data-01.json"
+    assert SmokeSettings(replication_policy="default").remote_topic == "source.test-prometheus.generated-data-01.json"
