@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -272,12 +273,28 @@ def test_sensor_is_deferrable(dagbag) -> None:
     assert sensor.retries >= 1  # Airflow 3.3's resume-after-defer race (see ReplicationSensor)
 
 
-def test_dag_file_import_time_is_printed(record_number) -> None:
-    # A number for the closing note, not a timed assertion: the DAG file's own import cost, Airflow preloaded.
-    code = ("import time, runpy, airflow.sdk, mm2_smoke.settings; t=time.perf_counter(); "
+def test_dag_file_imports_within_its_budget(record_number, tmp_path) -> None:
+    """The DAG file imports only what it declares with: its own import costs under 200 ms of CPU, the median of fresh
+    interpreters that each load Airflow as a DagBag has it (the SDK and the DagBag's module, with Airflow's models)
+    and then run the file once. CPU time, not wall time: other processes on the machine do not count against it.
+
+    The DagBag's module counts as preloaded: the baseline Asset's URI scheme makes Airflow load the providers' URI
+    handlers, one of which imports ``airflow.models.asset``, a module every DagBag process already has."""
+    budget_ms = 200
+    code = ("import time, runpy, airflow.sdk, airflow.dag_processing.dagbag; "
+            "t, c = time.perf_counter(), time.process_time(); "
             f"runpy.run_path({str(DAG_FILE)!r}); "
-            "print(f'{(time.perf_counter()-t)*1000:.0f}')")
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'plugins'}:{REPO / 'include'}"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    record_number(f"DAG file import time (Airflow preloaded): {out.stdout.strip()} ms")
+            "print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)")
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'plugins'}:{REPO / 'include'}",
+           "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME") or str(tmp_path)}
+    wall, cpu = [], []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        wall_ms, cpu_ms = map(float, out.stdout.split()[-2:])
+        wall.append(wall_ms)
+        cpu.append(cpu_ms)
+    median = statistics.median(cpu)
+    record_number(f"DAG file import time (Airflow preloaded, median of {len(cpu)} fresh interpreters): {median:.0f} ms "
+                  f"CPU, {statistics.median(wall):.0f} ms wall")
+    assert median < budget_ms, f"the DAG file imports in {median:.0f} ms of CPU (budget {budget_ms} ms): {sorted(cpu)}"
