@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop every process of the stack (by PID)")
     sub.add_parser("status", help="print each part's PID and health; exit 1 if any part is unhealthy")
     sub.add_parser("env", help="print the path of the dotenv file with the Airflow connections")
-    sub.add_parser("probe", help="send one message through the chain and read it back on target")
+    p_probe = sub.add_parser("probe", help="send one message through each flow of the chain and read it back on "
+                             "the flow's target")
+    p_probe.add_argument("--flow", help="probe only this flow (e.g. target->source)")
     from mm2_stack.faults import FAULTS
 
     fault_help = "; ".join(f"{n}: {t}" for n, (_i, _h, t) in FAULTS.items())
@@ -59,9 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "probe":
             from mm2_stack.probe import send_probe
 
-            r = send_probe(config)
-            print(f"probe OK: {r.source_topic} -> {r.remote_topic} in {r.seconds * 1000:.0f} ms "
-                  f"(key {r.key.decode()}, {len(r.headers)} header(s) preserved)")
+            flows = [f for f in config.flows if args.flow in (None, f.name)]
+            if not flows:
+                raise StackError("config", f"--flow {args.flow}: not a flow of this stack (MM2_STACK_TOPOLOGY="
+                                 f"{config.topology}: {', '.join(f.name for f in config.flows)})")
+            for flow in flows:
+                r = send_probe(config, flow=flow)
+                where = f"{r.flow}: " if len(config.flows) > 1 else ""
+                print(f"probe OK: {where}{r.source_topic} -> {r.remote_topic} in {r.seconds * 1000:.0f} ms "
+                      f"(key {r.key.decode()}, {len(r.headers)} header(s) preserved)")
         elif args.cmd == "fault":
             from mm2_stack import faults
 

@@ -6,13 +6,14 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mm2_smoke.errors import SettingsError
+from mm2_smoke.flows import Flow, ReplicationPolicy
 from mm2_smoke.metrics import PROFILES, Queries
-from mm2_smoke.naming import TopicNaming
+from mm2_smoke.naming import IDENTITY_POLICY, TopicNameError, TopicNaming
 from mm2_smoke.settings import Setting, SmokeSettings, check_value
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,8 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Ports:
-    """TCP ports of the stack, all on 127.0.0.1."""
+    """TCP ports of the stack, all on 127.0.0.1. Each cluster has its own block (``<n>9092`` broker, ``<n>9093``
+    controller); the third cluster's (``c``, :data:`TOPOLOGIES` fan-in) is only listened on by a fan-in stack."""
 
     source_broker: int = 19092
     source_controller: int = 19093
@@ -64,6 +66,31 @@ class Ports:
     connect_rest: int = 18083
     jmx_exporter: int = 19404
     prometheus: int = 19090
+    c_broker: int = 39092
+    c_controller: int = 39093
+
+
+#: The cluster the Connect worker belongs to (its internal topics, its producer's default cluster): the target of
+#: the default flow, in every topology.
+WORKER_CLUSTER = "target"
+#: The third cluster's alias (fan-in): its part, its port block (``c_broker``...) and its Airflow connection
+#: (``kafka_c``) are named after it.
+THIRD_CLUSTER = "c"
+#: The flows of each topology (MM2_STACK_TOPOLOGY), as (source alias, target alias); the first is the default flow,
+#: the one the smoke test's default Params, the faults and ``source``/``target`` name. The aliases are the cluster
+#: (part) names.
+TOPOLOGIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "one-way": (("source", "target"),),
+    "active-active": (("source", "target"), ("target", "source")),
+    "fan-in": (("source", "target"), (THIRD_CLUSTER, "target")),
+}
+#: Every cluster a stack may run, in start order.
+ALL_CLUSTERS = ("source", "target", THIRD_CLUSTER)
+
+
+def connection_id(alias: str) -> str:
+    """The Airflow connection of the cluster ``alias`` in the stack's env file: ``kafka_<alias>``."""
+    return f"kafka_{alias}"
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,12 @@ KNOBS: tuple[Knob, ...] = (
     _knob("MM2_STACK_MM2_MODE", "mm2_mode", "connect", "How MirrorMaker 2 runs: connect (its connectors on a Connect "
           "worker, with a REST API) or dedicated (connect-mirror-maker's MirrorMaker: no public REST API).",
           enum=("connect", "dedicated")),
+    _knob("MM2_STACK_TOPOLOGY", "topology", "one-way", "MM2's flows: one-way (source->target), active-active "
+          "(source->target and target->source) or fan-in (source->target and c->target, a third cluster c).",
+          enum=tuple(TOPOLOGIES)),
+    _knob("MM2_STACK_REPLICATION_POLICY", "replication_policy", "default", "MM2's replication policy on every flow: "
+          "default (remote topic <source alias>.<topic>), default:<separator> (e.g. default:_) or identity (the "
+          "topic's own name; active-active then loops records)."),
 )
 
 
@@ -173,7 +206,8 @@ class StackConfig:
     :param scrape_interval_s: metrics store scrape interval in seconds (``MM2_STACK_SCRAPE_INTERVAL_S``, 5).
     :param refresh_topics_s: MM2 ``refresh.topics.interval.seconds`` (``MM2_STACK_REFRESH_TOPICS_S``, 5).
     :param ready_timeout_s: how long ``up`` waits for each part (``MM2_STACK_READY_TIMEOUT_S``, 120).
-    :param naming: topic naming (prefix, aliases, separator) shared with the smoke test.
+    :param naming: topic naming (prefix, aliases, separator) shared with the smoke test; its policy and separator
+        are ``replication_policy``'s.
     :param topics_regex: MM2 ``topics`` (``MM2_STACK_TOPICS``, default: every test topic).
     :param metrics: our exporter rules (``MM2_STACK_METRICS``): ``runbook``, ``strimzi`` or ``kafka-new``.
     :param jmx_rules: a rules file of the user's (``MM2_STACK_JMX_RULES``), '' for ours.
@@ -186,6 +220,10 @@ class StackConfig:
     :param prometheus_auth: ``none`` or ``basic`` (+ TLS) (``MM2_STACK_PROMETHEUS_AUTH``).
     :param connect_auth: ``none`` or ``basic`` (+ HTTPS) (``MM2_STACK_CONNECT_AUTH``).
     :param mm2_mode: ``connect`` or ``dedicated`` (``MM2_STACK_MM2_MODE``).
+    :param topology: MM2's flows, a key of :data:`TOPOLOGIES` (``MM2_STACK_TOPOLOGY``).
+    :param replication_policy: MM2's replication policy on every flow, as
+        :meth:`~mm2_smoke.flows.ReplicationPolicy.parse` reads it (``MM2_STACK_REPLICATION_POLICY``); ``naming``
+        takes its kind and separator.
     """
 
     root: Path
@@ -205,10 +243,15 @@ class StackConfig:
     prometheus_auth: str = "none"
     connect_auth: str = "none"
     mm2_mode: str = "connect"
+    topology: str = "one-way"
+    replication_policy: str = "default"
     broker_heap_mb: int = 320
     connect_heap_mb: int = 384
 
     def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise StackError("config", f"MM2_STACK_TOPOLOGY={self.topology!r} is not one of {', '.join(TOPOLOGIES)}")
+        object.__setattr__(self, "naming", _with_policy(self.naming, self.replication_policy))
         if not self.topics_regex:
             object.__setattr__(self, "topics_regex", self.naming.topics_regex)
         if not re.fullmatch(KAFKA_VERSION_PATTERN.strip("^$"), self.kafka_version):
@@ -281,7 +324,46 @@ class StackConfig:
         return {"kafka_version": self.kafka_version, "exporter_rules": self.jmx_rules or self.metrics,
                 "metric_names_formats": self.names_formats or "default", "metrics_store": self.metrics_store,
                 "client_auth": self.client_auth, "sasl_mechanism": self.sasl_mechanism,
-                "prometheus_auth": self.prometheus_auth, "connect_auth": self.connect_auth, "mm2_mode": self.mm2_mode}
+                "prometheus_auth": self.prometheus_auth, "connect_auth": self.connect_auth, "mm2_mode": self.mm2_mode,
+                "topology": self.topology, "replication_policy": self.policy.spelled}
+
+    @property
+    def policy(self) -> ReplicationPolicy:
+        """MM2's replication policy on every flow of this stack."""
+        return ReplicationPolicy(self.naming.policy, "" if self.naming.policy == IDENTITY_POLICY
+                                 else self.naming.separator)
+
+    @property
+    def flows(self) -> tuple[Flow, ...]:
+        """MM2's flows in this topology, the default flow (``source->target``) first, each with the stack's policy,
+        ``topics`` and MirrorSourceConnector (none in dedicated mode: its connectors are MirrorMaker's own)."""
+        out = []
+        for source, target in TOPOLOGIES[self.topology]:
+            connector = ("" if self.mm2_mode == "dedicated"
+                         else self.flow_naming(source, target).connector_name("MirrorSourceConnector"))
+            out.append(Flow(source, target, self.policy, connector, self.topics_regex, "",
+                            connection_id(source), connection_id(target)))
+        return tuple(out)
+
+    def flow_naming(self, source: str, target: str) -> TopicNaming:
+        """The topic naming of the flow ``source->target``: the stack's, with that flow's aliases."""
+        return replace(self.naming, source_alias=source, target_alias=target)
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        """The Kafka clusters of this topology (their aliases, which are also their part names), in start order."""
+        used = {alias for flow in TOPOLOGIES[self.topology] for alias in flow}
+        return tuple(c for c in ALL_CLUSTERS if c in used)
+
+    @property
+    def flow_targets(self) -> tuple[str, ...]:
+        """The clusters some flow writes to, in start order."""
+        return tuple(c for c in self.clusters if any(t == c for _s, t in TOPOLOGIES[self.topology]))
+
+    @property
+    def cluster_connections(self) -> dict[str, str]:
+        """Each cluster alias's Airflow connection in the env file (the ``flows``' ``cluster_connections``)."""
+        return {alias: connection_id(alias) for alias in self.clusters}
 
     @property
     def kafka_protocol(self) -> str:
@@ -311,7 +393,7 @@ class StackConfig:
     @property
     def parts(self) -> tuple[str, ...]:
         """The processes of this stack, in start order."""
-        return ("source", "target", "connect", self.metrics_store)
+        return (*self.clusters, "connect", self.metrics_store)
 
     # --- folders -------------------------------------------------------------------------------
     @property
@@ -353,15 +435,42 @@ class StackConfig:
     def classpath(self) -> str:
         return str(self.jars_dir / "*")
 
+    def broker_port(self, cluster: str) -> int:
+        """The port of ``cluster``'s broker listener (SASL_SSL or SSL)."""
+        return getattr(self.ports, f"{cluster}_broker")
+
+    def controller_port(self, cluster: str) -> int:
+        """The port of ``cluster``'s KRaft controller listener."""
+        return getattr(self.ports, f"{cluster}_controller")
+
     def bootstrap(self, cluster: str) -> str:
-        port = self.ports.source_broker if cluster == "source" else self.ports.target_broker
-        return f"127.0.0.1:{port}"
+        return f"127.0.0.1:{self.broker_port(cluster)}"
 
 
-def stack_queries(config: StackConfig) -> Queries:
-    """The smoke test's PromQL for this stack's metric profile (the runbook's with rules of the user's)."""
+def _with_policy(naming: TopicNaming, text: str) -> TopicNaming:
+    """``naming`` under the replication policy ``text`` (MM2_STACK_REPLICATION_POLICY): its kind, and the default
+    policy's separator (identity keeps ``naming``'s: MM2 still names heartbeats and internal topics with it).
+
+    :raises StackError: a policy MM2 does not have, or a separator Kafka refuses in a topic name, naming the knob.
+    """
+    try:
+        policy = ReplicationPolicy.parse(text)
+        return replace(naming, policy=policy.kind, separator=policy.separator or naming.separator)
+    except SettingsError as exc:
+        raise StackError("config", f"MM2_STACK_REPLICATION_POLICY={text!r}: {exc}") from None
+    except TopicNameError:
+        raise StackError("config", f"MM2_STACK_REPLICATION_POLICY={text!r}: the separator is not usable in a Kafka "
+                         "topic name: use 1 to 249 of the characters a-z A-Z 0-9 . _ - (e.g. default:_)") from None
+
+
+def stack_queries(config: StackConfig, flow: Flow | None = None) -> Queries:
+    """The smoke test's PromQL for this stack's metric profile (the runbook's with rules of the user's), for
+    ``flow``'s remote topic (default: the default flow's)."""
     profile = config.profile if config.profile != "auto" else "runbook"
-    return SmokeSettings(metric_profile=profile).queries
+    flow = flow or config.flows[0]
+    naming = config.flow_naming(flow.source, flow.target)
+    return SmokeSettings(metric_profile=profile, source_alias=naming.source_alias, target_alias=naming.target_alias,
+                         replication_separator=naming.separator, replication_policy=naming.policy).queries
 
 
 def new_passwords() -> dict[str, str]:

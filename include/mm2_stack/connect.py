@@ -1,8 +1,9 @@
-"""The Kafka Connect distributed worker that runs MirrorMaker 2, and its three MM2 connectors.
+"""The Kafka Connect distributed worker that runs MirrorMaker 2, and the three MM2 connectors of each flow.
 
 :func:`worker_settings` and :func:`mm2_connectors` are the one definition of both, parameterised by what differs
 between the local stack (127.0.0.1, SASL_SSL) and docker-compose (service names, PLAINTEXT;
-:mod:`mm2_stack.compose` generates its files from them).
+:mod:`mm2_stack.compose` generates its files from them). The worker belongs to the ``target`` cluster; a flow
+writing elsewhere (active-active's ``target->source``) has its connectors' producer pointed at its own target.
 """
 
 from __future__ import annotations
@@ -15,15 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mm2_smoke.naming import TopicNaming
+from mm2_smoke.naming import IDENTITY_POLICY, TopicNaming
 from mm2_stack import proc, webauth
-from mm2_stack.config import HTTP_USER, JMX_EXPORTER_JAR, PACKAGE_DIR, StackConfig, StackError
+from mm2_stack.config import (
+    HTTP_USER,
+    JMX_EXPORTER_JAR,
+    PACKAGE_DIR,
+    WORKER_CLUSTER,
+    StackConfig,
+    StackError,
+)
 from mm2_stack.exposition import parse, select
 from mm2_stack.kafka import CLUSTERS, jaas, java_argv, java_client_props, write_properties
 
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
 MIRROR_PACKAGE = "org.apache.kafka.connect.mirror."
 CONNECTOR_KINDS = ("MirrorSourceConnector", "MirrorCheckpointConnector", "MirrorHeartbeatConnector")
+#: MirrorMaker's replication policy classes, by the smoke test's name of the policy (naming.policy).
+POLICY_CLASSES = {"default": MIRROR_PACKAGE + "DefaultReplicationPolicy",
+                  IDENTITY_POLICY: MIRROR_PACKAGE + "IdentityReplicationPolicy"}
 #: The runbook's exporter rules (docker-compose's worker loads them; the local stack loads the rules of its variant).
 EXPORTER_RULES = PACKAGE_DIR.parent / "prometheus" / "jmx-exporter-mm2.yaml"
 
@@ -127,19 +138,21 @@ def mm2_security(config: StackConfig) -> dict[str, str]:
 
 def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int, bootstrap: Mapping[str, str],
                    security: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """The three MM2 connectors' configs by kind (``MirrorSourceConnector``...), wherever they run.
+    """The three MM2 connectors' configs of one flow by kind (``MirrorSourceConnector``...), wherever they run.
 
-    :param naming: aliases and replication separator.
+    :param naming: the flow's aliases, replication policy and separator (``replication.policy.class``; the separator
+        for the default policy only: IdentityReplicationPolicy names remote topics without it).
     :param topics_regex: the MirrorSourceConnector's ``topics``.
     :param refresh_topics_s: its ``refresh.topics.interval.seconds``.
-    :param bootstrap: bootstrap servers by side (``source``, ``target``).
+    :param bootstrap: bootstrap servers by side of the flow (``source``, ``target``).
     :param security: security settings of the connectors' clients, unprefixed, for both clusters.
     """
+    identity = naming.policy == IDENTITY_POLICY
     common: dict[str, str] = {
         "source.cluster.alias": naming.source_alias,
         "target.cluster.alias": naming.target_alias,
-        "replication.policy.class": "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
-        "replication.policy.separator": naming.separator,
+        "replication.policy.class": POLICY_CLASSES[IDENTITY_POLICY if identity else "default"],
+        **({} if identity else {"replication.policy.separator": naming.separator}),
         "key.converter": BYTES,
         "value.converter": BYTES,
         "header.converter": BYTES,
@@ -174,14 +187,29 @@ def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int
 
 
 def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
-    """The local stack's MM2 connectors by name (``source->target.<Kind>``), their clients as ``mm2``
-    (:func:`mm2_security`)."""
-    by_kind = mm2_connectors(config.naming, config.topics_regex, config.refresh_topics_s,
-                             {side: config.bootstrap(side) for side in CLUSTERS}, mm2_security(config))
-    if config.names_formats:  # Kafka 4.3 (KIP-1280): which MBeans MirrorMaker's per-topic metrics live in
-        for kind in ("MirrorSourceConnector", "MirrorCheckpointConnector"):
-            by_kind[kind]["metric.names.formats"] = config.names_formats
-    return {config.naming.connector_name(kind): cfg for kind, cfg in by_kind.items()}
+    """The local stack's MM2 connectors by name (``<source>-><target>.<Kind>``), three per flow of the topology,
+    the default flow's first; their clients as ``mm2`` (:func:`mm2_security`).
+
+    The worker's own producer writes what a Connect source task returns (records, checkpoints, heartbeats) to the
+    worker's cluster (``target``); a flow into another cluster has it pointed there
+    (``producer.override.bootstrap.servers``: the worker's ``connector.client.config.override.policy`` is All; the
+    other producer settings, ``mm2`` on the same CA, hold on every cluster). Its source offsets stay in the worker's
+    offsets topic.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for flow in config.flows:
+        naming = config.flow_naming(flow.source, flow.target)
+        by_kind = mm2_connectors(naming, config.topics_regex, config.refresh_topics_s,
+                                 {"source": config.bootstrap(flow.source), "target": config.bootstrap(flow.target)},
+                                 mm2_security(config))
+        if config.names_formats:  # Kafka 4.3 (KIP-1280): which MBeans MirrorMaker's per-topic metrics live in
+            for kind in ("MirrorSourceConnector", "MirrorCheckpointConnector"):
+                by_kind[kind]["metric.names.formats"] = config.names_formats
+        if flow.target != WORKER_CLUSTER:
+            for cfg in by_kind.values():
+                cfg["producer.override.bootstrap.servers"] = config.bootstrap(flow.target)
+        out.update({naming.connector_name(kind): cfg for kind, cfg in by_kind.items()})
+    return out
 
 
 def rules_in_use(config: StackConfig) -> Path:
@@ -205,37 +233,45 @@ DEDICATED_MAIN = "org.apache.kafka.connect.mirror.MirrorMaker"
 
 def dedicated_properties(config: StackConfig, passwords: dict[str, str]) -> dict[str, str]:
     """``mm2.properties`` of MirrorMaker 2 in dedicated mode: the same three connectors' settings as on Connect
-    (:func:`mm2_connectors`), as ``clusters`` and a ``source->target`` flow; the reverse flow off, its heartbeats
-    too (else MM2 runs a herder writing to source). Its clients authenticate as ``mm2`` (the JAAS line in this 0600
-    file, or ``mm2``'s key store). No REST API: ``dedicated.mode.enable.internal.rest`` stays off."""
-    naming = config.naming
-    src, tgt = naming.source_alias, naming.target_alias
-    by_kind = mm2_connectors(naming, config.topics_regex, config.refresh_topics_s,
-                             {side: config.bootstrap(side) for side in CLUSTERS}, {})
-    flow: dict[str, str] = {}
+    (:func:`mm2_connectors`), as ``clusters`` and the topology's flows (``<source>-><target>.enabled``); every other
+    pair of clusters off, its heartbeats too (else MM2 runs a herder for it, emitting heartbeats into its target).
+    Its clients authenticate as ``mm2`` (the JAAS line in this 0600 file, or ``mm2``'s key store). No REST API:
+    ``dedicated.mode.enable.internal.rest`` stays off."""
+    clusters = config.clusters
+    flows = {(f.source, f.target) for f in config.flows}
     skip = {"connector.class", "source.cluster.alias", "target.cluster.alias", "key.converter", "value.converter",
             "header.converter"}
-    for cfg in by_kind.values():
-        flow.update({k: v for k, v in cfg.items() if k not in skip and not k.startswith(("source.cluster.",
-                                                                                         "target.cluster."))})
+    props: dict[str, str] = {"clusters": ", ".join(clusters)}
+    props.update({f"{c}.bootstrap.servers": config.bootstrap(c) for c in clusters})
+    for src in clusters:
+        for tgt in clusters:
+            if src != tgt:
+                props[f"{src}->{tgt}.enabled"] = "true" if (src, tgt) in flows else "false"
+                if (src, tgt) not in flows:
+                    props[f"{src}->{tgt}.emit.heartbeats.enabled"] = "false"
+    for flow in config.flows:
+        by_kind = mm2_connectors(config.flow_naming(flow.source, flow.target), config.topics_regex,
+                                 config.refresh_topics_s, {side: config.bootstrap(side) for side in CLUSTERS}, {})
+        settings: dict[str, str] = {}
+        for cfg in by_kind.values():
+            settings.update({k: v for k, v in cfg.items()
+                             if k not in skip and not k.startswith(("source.cluster.", "target.cluster."))})
+        props.update({f"{flow.source}->{flow.target}.{k}": v for k, v in settings.items()})
+    # The herders' workers: the herder of flow A->B works on B (internal topics mm2-*.A.internal, group A-mm2).
+    # MM2 builds a flow's worker from its target cluster's settings (`<target>.` stripped) and a few top-level ones
+    # (*.storage.*, converters): commit source offsets every 5 s, as on Connect (offset-commit metrics soon after
+    # records; a top-level or flow-prefixed setting is ignored).
+    props.update({"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1",
+                  "status.storage.replication.factor": "1"})
+    props.update({f"{tgt}.offset.flush.interval.ms": "5000" for tgt in config.flow_targets})
     security = mm2_security(config)
     if config.client_auth != "mtls":
         security["sasl.jaas.config"] = jaas("mm2", passwords["mm2"], config.sasl_mechanism)
-    props = {"clusters": f"{src}, {tgt}",
-             f"{src}.bootstrap.servers": config.bootstrap("source"), f"{tgt}.bootstrap.servers": config.bootstrap("target"),
-             f"{src}->{tgt}.enabled": "true", f"{tgt}->{src}.enabled": "false",
-             f"{tgt}->{src}.emit.heartbeats.enabled": "false",
-             **{f"{src}->{tgt}.{k}": v for k, v in flow.items()},
-             # The herder's worker (its internal topics mm2-*.<source>.internal and group <source>-mm2, on target).
-             # MM2 builds a flow's worker from its target cluster's settings (`<target>.` stripped) and a few
-             # top-level ones (*.storage.*, converters): commit source offsets every 5 s, as on Connect
-             # (offset-commit metrics soon after records; a top-level or flow-prefixed setting is ignored).
-             "config.storage.replication.factor": "1", "offset.storage.replication.factor": "1",
-             "status.storage.replication.factor": "1", f"{tgt}.offset.flush.interval.ms": "5000"}
-    for side in (src, tgt):
-        props.update({f"{side}.{k}": v for k, v in security.items()})
+    for cluster in clusters:
+        props.update({f"{cluster}.{k}": v for k, v in security.items()})
     if config.names_formats:
-        props[f"{src}->{tgt}.metric.names.formats"] = config.names_formats
+        for flow in config.flows:
+            props[f"{flow.source}->{flow.target}.metric.names.formats"] = config.names_formats
     return props
 
 
@@ -249,8 +285,9 @@ def start(config: StackConfig, passwords: dict[str, str]) -> int:
             use_rules(config, config.rules_file)
         agent = (f"-javaagent:{config.jars_dir / JMX_EXPORTER_JAR}="
                  f"127.0.0.1:{config.ports.jmx_exporter}:{rules_in_use(config)}")
+        # Herders only for the pairs into these clusters: the topology's flows.
         argv = java_argv(config, config.connect_heap_mb, DEDICATED_MAIN, str(d / "mm2.properties"), "--clusters",
-                         config.naming.target_alias, agent=agent, log=proc.log_file(config, "connect"))
+                         *config.flow_targets, agent=agent, log=proc.log_file(config, "connect"))
         return proc.spawn(config, "connect", argv, output=proc.out_file(config, "connect"))
     write_properties(d / "worker.properties", worker_properties(config, passwords))
     write_properties(d / "mm2-secrets.properties", {"jaas": jaas("mm2", passwords["mm2"], config.sasl_mechanism)})
@@ -347,10 +384,10 @@ def create_connectors(config: StackConfig) -> None:
 
 
 def connectors_probe(config: StackConfig) -> str | None:
-    """None when every MM2 connector is RUNNING, its tasks too, and the source connector has a task."""
-    naming = config.naming
-    for kind in CONNECTOR_KINDS:
-        name = naming.connector_name(kind)
+    """None when every MM2 connector of every flow is RUNNING, its tasks too, and each source connector has a
+    task."""
+    for name in connector_configs(config):
+        kind = name.rsplit(".", 1)[-1]
         status, body = rest(config, "GET", connector_path(name) + "/status", timeout_s=5)
         if status != 200:
             return f"{name}: HTTP {status}"

@@ -7,7 +7,7 @@ import os
 import shlex
 
 from mm2_stack import webauth
-from mm2_stack.config import StackConfig
+from mm2_stack.config import StackConfig, connection_id
 from mm2_stack.kafka import client_config
 
 
@@ -44,6 +44,11 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
         "KAFKA_PASS": passwords["smoke"],
         "KAFKA_CA": str(config.ca_file),
     }
+    for alias in config.clusters:  # a cluster beyond source and target (fan-in's c): kafka_<alias>, KAFKA_<ALIAS>
+        if alias not in ("source", "target"):
+            env[f"AIRFLOW_CONN_{connection_id(alias).upper()}"] = conn(
+                conn_type="kafka", extra=client_config(config, alias, "smoke", passwords))
+            env[f"KAFKA_{alias.upper()}"] = config.bootstrap(alias)
     if config.mm2_mode == "dedicated":  # no Connect REST API: runs take Param mm2_mode=dedicated, no kafka_connect
         del env["AIRFLOW_CONN_KAFKA_CONNECT"]
     if config.client_auth == "mtls":  # the bombers' client-certificate flags read these (their key's password too)
@@ -55,6 +60,9 @@ def airflow_env(config: StackConfig, passwords: dict[str, str]) -> dict[str, str
 def write_env_file(config: StackConfig, passwords: dict[str, str]) -> None:
     lines = ["# Written by `python -m mm2_stack up`: connections of the local MM2 stack. Secret: do not commit.",
              "# Load with: set -a; . .stack/airflow.env; set +a"]
+    if len(config.flows) > 1:  # which connection reaches which cluster alias of the flows
+        lines += [f"# MM2_STACK_TOPOLOGY={config.topology}: flows {', '.join(f.name for f in config.flows)}",
+                  f"# cluster_connections: {json.dumps(config.cluster_connections)}"]
     lines += [f"{k}={shlex.quote(v)}" for k, v in airflow_env(config, passwords).items()]
     tmp = config.env_file.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,4 +1,5 @@
-"""The two single-node KRaft clusters: configuration, storage format, start, readiness, ACLs."""
+"""The single-node KRaft clusters (two, or three in a fan-in topology): configuration, storage format, start,
+readiness, ACLs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import base64
 import subprocess
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from mm2_stack import proc
 from mm2_stack.config import USERS, StackConfig, StackError
 
+#: The two sides of a flow, and the clusters of the default (one-way) stack (a stack's own: ``StackConfig.clusters``).
 CLUSTERS = ("source", "target")
 LOGIN_MODULES = {"PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
                  "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule"}
@@ -169,9 +172,8 @@ def listener_security(config: StackConfig, passwords: dict[str, str]) -> dict[st
 
 
 def broker_properties(config: StackConfig, cluster: str, passwords: dict[str, str]) -> dict[str, str]:
-    ports = config.ports
-    port = ports.source_broker if cluster == "source" else ports.target_broker
-    cport = ports.source_controller if cluster == "source" else ports.target_controller
+    port = config.broker_port(cluster)
+    cport = config.controller_port(cluster)
     protocol = config.kafka_protocol
     return {
         "process.roles": "broker,controller",
@@ -261,80 +263,107 @@ def metadata_probe(config: StackConfig, cluster: str, passwords: dict[str, str])
     return None
 
 
+class Acl(NamedTuple):
+    """One ALLOW ACL binding, by the names of confluent-kafka's enums (``ResourceType``, ``ResourcePatternType``,
+    ``AclOperation``)."""
+
+    principal: str
+    resource: str
+    name: str
+    pattern: str
+    operation: str
+
+
+_READ_SIDE = ("READ", "DESCRIBE", "DESCRIBE_CONFIGS")
+_WRITE_SIDE = ("CREATE", "WRITE", "READ", "DESCRIBE", "DESCRIBE_CONFIGS", "ALTER_CONFIGS")
+
+
+def acl_plan(config: StackConfig) -> dict[str, list[Acl]]:
+    """The ACLs of ``mm2`` and ``smoke`` on each cluster of the topology: what a flow's source needs on a cluster
+    some flow reads, what a flow's target needs on a cluster some flow writes (both on a cluster of an
+    active-active pair). Remote topics are named by the stack's replication policy
+    (:func:`mm2_smoke.naming.remote_topic_name`, through each flow's naming)."""
+    return {cluster: list(dict.fromkeys(_cluster_acls(config, cluster))) for cluster in config.clusters}
+
+
+def _cluster_acls(config: StackConfig, cluster: str) -> list[Acl]:
+    """The ACLs of one cluster of :func:`acl_plan` (one binding may come twice, from both sides)."""
+    naming = config.naming
+    acls: list[Acl] = []
+
+    def allow(principal: str, res: str, name: str, pat: str, *ops: str) -> None:
+        acls.extend(Acl(f"User:{principal}", res, name, pat, op) for op in ops)
+
+    into = [config.flow_naming(f.source, f.target) for f in config.flows if f.target == cluster]
+    if any(f.source == cluster for f in config.flows):
+        # MM2 reads every topic its `topics` filter selects, and lists groups for checkpoints.
+        allow("mm2", "TOPIC", "*", "LITERAL", *_READ_SIDE)
+        allow("mm2", "GROUP", "*", "LITERAL", "DESCRIBE")
+        allow("mm2", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE")
+        # The smoke test produces (and may create) test topics, and may consume them back.
+        allow("smoke", "TOPIC", naming.prefix, "PREFIXED", "CREATE", "WRITE", "READ", "DESCRIBE", "DESCRIBE_CONFIGS")
+        allow("smoke", "GROUP", "mm2-smoke", "PREFIXED", "READ", "DESCRIBE")
+        # Diagnostics read ACLs and broker configs (read-only).
+        allow("smoke", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE", "DESCRIBE_CONFIGS")
+    if into:
+        # Per flow into this cluster: its remote topics, remote heartbeats and checkpoints topic
+        # (`<source alias><separator>`), and with IdentityReplicationPolicy the remote topics' own names.
+        for named in into:
+            allow("mm2", "TOPIC", named.source_alias + named.separator, "PREFIXED", *_WRITE_SIDE)
+            if not named.remote_prefix.startswith(named.source_alias + named.separator):
+                allow("mm2", "TOPIC", named.remote_prefix, "PREFIXED", *_WRITE_SIDE)
+        # MM2's and Connect's internal topics (`mm2-`), and heartbeats; Connect's worker group.
+        allow("mm2", "TOPIC", "mm2-", "PREFIXED", *_WRITE_SIDE)
+        allow("mm2", "TOPIC", "heartbeats", "LITERAL", *_WRITE_SIDE)
+        allow("mm2", "GROUP", "mm2-", "PREFIXED", "READ", "DESCRIBE")
+        # MM2's dedicated mode: the herder of flow A->B has the worker group `A-mm2` on B.
+        for named in into:
+            allow("mm2", "GROUP", named.source_alias + "-mm2", "LITERAL", "READ", "DESCRIBE")
+        allow("mm2", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE")
+        # The smoke test sees when MM2 last emitted a heartbeat (list offsets: DESCRIBE only).
+        allow("smoke", "TOPIC", "heartbeats", "LITERAL", "DESCRIBE")
+        # The smoke test reads the remote test topics.
+        for named in into:
+            allow("smoke", "TOPIC", named.remote_prefix, "PREFIXED", "READ", "DESCRIBE", "DESCRIBE_CONFIGS")
+        allow("smoke", "GROUP", "mm2-smoke", "PREFIXED", "READ", "DESCRIBE")
+        allow("smoke", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE", "DESCRIBE_CONFIGS")
+    return acls
+
+
 def setup_security_and_topics(config: StackConfig, passwords: dict[str, str]) -> None:
-    """Create the ACLs of ``mm2`` and ``smoke`` on both clusters and the default test topic on source."""
+    """Create the ACLs of ``mm2`` and ``smoke`` on every cluster (:func:`acl_plan`) and the first test topic on each
+    cluster a flow reads."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
         AclBinding,
+        AclOperation,
         AclPermissionType,
         AdminClient,
         NewTopic,
-    )
-    from confluent_kafka.admin import (
-        AclOperation as Op,
-    )
-    from confluent_kafka.admin import (
-        ResourcePatternType as Pat,
-    )
-    from confluent_kafka.admin import (
-        ResourceType as Res,
+        ResourcePatternType,
+        ResourceType,
     )
 
-    naming = config.naming
-
-    def allow(principal: str, res: Res, name: str, pat: Pat, *ops: Op) -> list[AclBinding]:
-        return [AclBinding(res, name, pat, f"User:{principal}", "*", op, AclPermissionType.ALLOW) for op in ops]
-
-    read_side = (Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS)
-    write_side = (Op.CREATE, Op.WRITE, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS)
-    acls = {
-        "source": [
-            # MM2 reads every topic its `topics` filter selects, and lists groups for checkpoints.
-            *allow("mm2", Res.TOPIC, "*", Pat.LITERAL, *read_side),
-            *allow("mm2", Res.GROUP, "*", Pat.LITERAL, Op.DESCRIBE),
-            *allow("mm2", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE),
-            # The smoke test produces (and may create) test topics, and may consume them back.
-            *allow("smoke", Res.TOPIC, naming.prefix, Pat.PREFIXED,
-                   Op.CREATE, Op.WRITE, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
-            *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
-            # Diagnostics read ACLs and broker configs (read-only).
-            *allow("smoke", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
-        ],
-        "target": [
-            # Remote topics and the checkpoints topic (`<source alias>.`), MM2's and Connect's internal
-            # topics (`mm2-`), and heartbeats; Connect's worker group.
-            *allow("mm2", Res.TOPIC, naming.source_alias + naming.separator, Pat.PREFIXED, *write_side),
-            *allow("mm2", Res.TOPIC, "mm2-", Pat.PREFIXED, *write_side),
-            *allow("mm2", Res.TOPIC, "heartbeats", Pat.LITERAL, *write_side),
-            *allow("mm2", Res.GROUP, "mm2-", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
-            # MM2's dedicated mode: its herder's worker group is `<source alias>-mm2`.
-            *allow("mm2", Res.GROUP, naming.source_alias + "-mm2", Pat.LITERAL, Op.READ, Op.DESCRIBE),
-            *allow("mm2", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE),
-            # The smoke test sees when MM2 last emitted a heartbeat (list offsets: DESCRIBE only).
-            *allow("smoke", Res.TOPIC, "heartbeats", Pat.LITERAL, Op.DESCRIBE),
-            # The smoke test reads the remote test topics.
-            *allow("smoke", Res.TOPIC, naming.remote_prefix, Pat.PREFIXED, Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
-            *allow("smoke", Res.GROUP, "mm2-smoke", Pat.PREFIXED, Op.READ, Op.DESCRIBE),
-            *allow("smoke", Res.BROKER, "kafka-cluster", Pat.LITERAL, Op.DESCRIBE, Op.DESCRIBE_CONFIGS),
-        ],
-    }
-    for cluster, bindings in acls.items():
+    for cluster, acls in acl_plan(config).items():
+        bindings = [AclBinding(ResourceType[a.resource], a.name, ResourcePatternType[a.pattern], a.principal, "*",
+                               AclOperation[a.operation], AclPermissionType.ALLOW) for a in acls]
         admin = AdminClient(client_config(config, cluster, "admin", passwords))
         for binding, fut in admin.create_acls(bindings, request_timeout=15).items():
             try:
                 fut.result()
             except KafkaException as exc:
                 raise StackError(cluster, f"creating ACL {binding} failed: {exc}") from None
-    for cluster in CLUSTERS:
+    for cluster in config.clusters:
         warm_up_producer_ids(config, cluster, passwords)
-    admin = AdminClient(client_config(config, "source", "admin", passwords))
-    topic = naming.source_topic(1)
-    fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], request_timeout=15)[topic]
-    try:
-        fut.result()
-    except KafkaException as exc:
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise StackError("source", f"creating the test topic {topic} failed: {exc}") from None
+    topic = config.naming.source_topic(1)
+    for cluster in dict.fromkeys(f.source for f in config.flows):
+        admin = AdminClient(client_config(config, cluster, "admin", passwords))
+        fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], request_timeout=15)[topic]
+        try:
+            fut.result()
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise StackError(cluster, f"creating the test topic {topic} failed: {exc}") from None
 
 
 WARMUP_TOPIC = "mm2-stack-warmup"

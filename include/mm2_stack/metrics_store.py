@@ -89,7 +89,8 @@ def config_text(config: StackConfig, exporter_port: int | None = None) -> str:
         "scrape_configs": [{
             "job_name": "mm2-connect",
             "static_configs": [{"targets": [f"127.0.0.1:{exporter_port or config.ports.jmx_exporter}"],
-                                "labels": {"cluster": "local", "mm2_flow": "source->target"}}],
+                                "labels": {"cluster": "local",
+                                           "mm2_flow": ",".join(f.name for f in config.flows)}}],
         }],
     }
     if not cfg["rule_files"]:
@@ -221,7 +222,8 @@ def contract_probe(config: StackConfig) -> str | None:
                                                                  topic_prefix=config.naming.prefix,
                                                                  source_alias=config.naming.source_alias,
                                                                  target_alias=config.naming.target_alias,
-                                                                 replication_separator=config.naming.separator))
+                                                                 replication_separator=config.naming.separator,
+                                                                 replication_policy=config.naming.policy))
     return None if result.status.value == "GO" else result.summary
 
 

@@ -1,4 +1,5 @@
-"""One message through the whole chain: produce on source, read it back from the remote topic on target."""
+"""One message through the whole chain: produce on a flow's source, read it back from the remote topic on its target
+(every flow of the topology, or one)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from mm2_smoke.flows import Flow, topology_findings
 from mm2_stack.config import StackConfig, StackError, load_passwords, stack_queries
 from mm2_stack.kafka import client_config
 
@@ -18,6 +20,7 @@ class ProbeResult:
     value: bytes
     headers: list[tuple[str, bytes]]
     seconds: float
+    flow: str = "source->target"
 
 
 def send_probe(
@@ -25,12 +28,15 @@ def send_probe(
     value: bytes | None = None,
     headers: list[tuple[str, bytes]] | None = None,
     timeout_s: float = 60.0,
+    flow: Flow | None = None,
 ) -> ProbeResult:
-    """Produce one uniquely-keyed message to the first test topic and wait until MM2 mirrored it.
+    """Produce one uniquely-keyed message to the first test topic of a flow's source and wait until MM2 mirrored it
+    to its target.
 
     :param value: the message value (default: a small JSON document with the send time).
     :param headers: the message headers (default: one ``mm2-smoke-probe`` header holding the key).
     :param timeout_s: how long to wait for the remote topic and the mirrored message, in seconds.
+    :param flow: the flow probed (default: the default flow, ``source->target``).
     :return: what was read back on the target (key, value and headers as received).
     """
     from confluent_kafka import Consumer, Producer
@@ -38,16 +44,17 @@ def send_probe(
     from mm2_smoke.run_reader import PartitionReader, reader_settings
 
     passwords = load_passwords(config)
-    naming = config.naming
-    topic = naming.source_topic(1)
-    remote = naming.remote_topic(topic)
+    flow = flow or config.flows[0]
+    topic = config.naming.source_topic(1)
+    remote = flow.remote_topic(topic)
     key = f"probe-{uuid.uuid4()}".encode()
     if value is None:
         value = b'{"probe": true, "sent_ms": %d}' % int(time.time() * 1000)
     if headers is None:
         headers = [("mm2-smoke-probe", key)]
 
-    consumer = Consumer({**client_config(config, "target", "smoke", passwords), **reader_settings("mm2-smoke-probe")})
+    consumer = Consumer({**client_config(config, flow.target, "smoke", passwords),
+                         **reader_settings("mm2-smoke-probe")})
     try:
         deadline = time.monotonic() + timeout_s
         md = None
@@ -57,13 +64,14 @@ def send_probe(
                 break
             time.sleep(0.5)
         else:
-            raise StackError("connect", f"remote topic {remote} does not exist on target after {timeout_s:.0f} s")
+            raise StackError("connect", f"remote topic {remote} does not exist on {flow.target} after "
+                             f"{timeout_s:.0f} s")
         # From the remote topic's end offsets, read before producing: only messages after them are candidates.
         reader = PartitionReader(consumer, [(remote, p) for p in md.topics[remote].partitions], "latest",
                                  deadline=deadline)
 
         errors: list[str] = []
-        producer = Producer({**client_config(config, "source", "smoke", passwords), "acks": "all"})
+        producer = Producer({**client_config(config, flow.source, "smoke", passwords), "acks": "all"})
         # Connect and authenticate first: the record's timestamp must not include the TLS/SASL handshake,
         # or MM2's replication-latency gauges (a 60 s window) would report it as replication latency.
         producer.list_topics(topic, timeout=15)
@@ -71,16 +79,18 @@ def send_probe(
         producer.produce(topic, value=value, key=key, headers=headers,
                          on_delivery=lambda err, _msg: err and errors.append(str(err)))
         if producer.flush(30) != 0 or errors:
-            raise StackError("source", f"producing the probe to {topic} failed: {errors or 'not delivered in 30 s'}")
+            raise StackError(flow.source, f"producing the probe to {topic} failed: "
+                             f"{errors or 'not delivered in 30 s'}")
 
         for batch in reader.batches():
             if batch.failures:
-                raise StackError("target", f"reading {remote} failed: {batch.failures[0].error()}")
+                raise StackError(flow.target, f"reading {remote} failed: {batch.failures[0].error()}")
             for msg in batch.messages:
                 if msg.key() == key:
                     return ProbeResult(topic, remote, msg.key(), msg.value(), list(msg.headers() or []),
-                                       time.monotonic() - t0)
-        raise StackError("connect", f"the probe produced to {topic} did not reach {remote} within {timeout_s:.0f} s")
+                                       time.monotonic() - t0, flow.name)
+        raise StackError("connect", f"the probe produced to {topic} on {flow.source} did not reach {remote} on "
+                         f"{flow.target} within {timeout_s:.0f} s")
     finally:
         consumer.close()
 
@@ -89,23 +99,41 @@ def send_probe(
 LATENCY_CLEAR_MS = 250.0
 
 
+def loop_finding(config: StackConfig) -> str | None:
+    """Why this topology replicates a record back to its origin forever (the smoke test's own reading of the flow
+    graph: :func:`mm2_smoke.flows.topology_findings`), or None. The stack builds such a topology as asked
+    (active-active with IdentityReplicationPolicy): catching it is the smoke test's loop guard's job."""
+    findings = topology_findings(config.flows, config.naming.source_topic(1))
+    return next((f.message for f in findings if f.kind == "loop"), None)
+
+
 def warm_up(config: StackConfig, timeout_s: float = 150) -> ProbeResult:
-    """One probe through the chain, then wait until MM2's latency window holds no slow record.
+    """One probe through each flow of the chain, then wait until MM2's latency window holds no slow record.
 
     MM2 keeps replication-latency avg/max over two 30 s samples: a chain's first record (cold JVM paths, the remote
     topic's first metadata) or a backlog replayed after a fault stays in that window for up to 60 s, and the next
     smoke run's step 1.3 would read it as its own. The window is read live on the JMX exporter (a store may hide its
-    newest 30 s, as VictoriaMetrics does by default).
+    newest 30 s, as VictoriaMetrics does by default), for every flow's remote test topic. A topology that loops
+    records (:func:`loop_finding`) is not waited for: a looping record keeps its first timestamp, so its latency
+    only grows.
+
+    :return: the default flow's probe.
     """
     from mm2_stack import connect, proc
 
-    result = send_probe(config, timeout_s=timeout_s)
-    selector = stack_queries(config).gauge_series()["latency_max_ms"]
+    results = [send_probe(config, timeout_s=timeout_s, flow=flow) for flow in config.flows]
+    if loop_finding(config):
+        return results[0]
+    selectors = list(dict.fromkeys(stack_queries(config, flow).gauge_series()["latency_max_ms"]
+                                   for flow in config.flows))
 
     def latency_clear() -> str | None:
-        values = [v for v in connect.exporter_values(config, selector) if v == v]  # NaN: no record in the window
-        slow = max(values, default=0.0)
-        return None if slow < LATENCY_CLEAR_MS else f"latency max still {slow:g} ms ({selector})"
+        for selector in selectors:
+            values = [v for v in connect.exporter_values(config, selector) if v == v]  # NaN: no record in the window
+            slow = max(values, default=0.0)
+            if slow >= LATENCY_CLEAR_MS:
+                return f"latency max still {slow:g} ms ({selector})"
+        return None
 
     proc.wait_until(config, "connect", latency_clear, timeout_s, "MM2's latency window to clear", interval_s=2)
-    return result
+    return results[0]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from mm2_stack.config import StackConfig, StackError
 
-# Every part a stack may run, in start order; ``down`` stops them in reverse (a stack runs one of the two stores:
-# StackConfig.parts).
-PARTS = ("source", "target", "connect", "prometheus", "victoriametrics")
+# Every part a stack may run, in start order; ``down`` stops them in reverse (a stack runs one of the two stores,
+# and the third cluster ``c`` in a fan-in topology only: StackConfig.parts).
+PARTS = ("source", "target", "c", "connect", "prometheus", "victoriametrics")
 
 #: Every log file of the stack rolls at this size and keeps this many rolled files (``<part>.log.1``...): at most
 #: (1 + LOG_BACKUPS) x LOG_MAX_BYTES per file (log4j's rolling appender for the JVMs' logs, :mod:`mm2_stack.logcap`

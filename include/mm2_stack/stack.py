@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from mm2_stack import connect, jars, kafka, metrics_store, proc
 from mm2_stack.certs import make_certs, make_client_certs, make_pkcs12_keystore
-from mm2_stack.config import StackConfig, StackError, load_passwords, new_passwords, save_passwords
+from mm2_stack.config import (
+    ALL_CLUSTERS,
+    StackConfig,
+    StackError,
+    load_passwords,
+    new_passwords,
+    save_passwords,
+)
 from mm2_stack.envfile import write_env_file
 
 
@@ -34,8 +41,7 @@ def status(config: StackConfig) -> list[PartStatus]:
     except StackError:
         passwords = {}
     probes = {
-        "source": lambda: kafka.metadata_probe(config, "source", passwords),
-        "target": lambda: kafka.metadata_probe(config, "target", passwords),
+        **{c: (lambda c=c: kafka.metadata_probe(config, c, passwords)) for c in config.clusters},
         "connect": lambda: connect.ready_probe(config),
         config.metrics_store: lambda: metrics_store.target_probe(config),
     }
@@ -124,7 +130,7 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
                  "stack)")
         if not plan.start and not warnings:
             _say("stack already up and healthy")
-        elif not warnings and set(plan.start) & {*kafka.CLUSTERS, "connect"}:  # a cold chain, not only its store
+        elif not warnings and set(plan.start) & {*config.clusters, "connect"}:  # a cold chain, not only its store
             timings["first_record"] = _warm_up(config)
         return timings
     return _build(config)
@@ -143,7 +149,7 @@ def _start_parts(config: StackConfig, parts: Sequence[str]) -> dict[str, float]:
         raise StackError("ports", f"port(s) {', '.join(map(str, busy))} of the stopped part(s) {', '.join(parts)} are "
                          "in use by another process (another stack?): stop it, or give this stack other ports with "
                          "MM2_STACK_PORT_OFFSET")
-    if shutil.which("java") is None and any(p in kafka.CLUSTERS or p == "connect" for p in parts):
+    if shutil.which("java") is None and any(p in config.clusters or p == "connect" for p in parts):
         raise StackError("java", "`java` is not on PATH: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
     jars.ensure_jars(config)
     passwords = load_passwords(config)
@@ -152,7 +158,7 @@ def _start_parts(config: StackConfig, parts: Sequence[str]) -> dict[str, float]:
     timings: dict[str, float] = {}
     _say(f"starting the stopped part(s) {', '.join(parts)} on their existing data...")
     for part in parts:
-        if part in kafka.CLUSTERS:
+        if part in config.clusters:
             kafka.start(config, part)
             _settle(config, part, lambda c=part: kafka.metadata_probe(config, c, passwords), timeout,
                     "broker metadata over SASL_SSL")
@@ -180,15 +186,24 @@ def _settle(config: StackConfig, part: str, check: Callable[[], str | None], tim
 
 
 def _warm_up(config: StackConfig) -> float:
-    """Up means replicating: a first record through the chain, and its cold path (JVMs just started, the remote
-    topic's first metadata: seconds, where a warm chain takes milliseconds) out of MM2's 60 s latency window before a
-    smoke run reads that window as its own. Returns the record's seconds through the chain."""
-    from mm2_stack.probe import warm_up
+    """Up means replicating: a first record through each flow of the chain, and its cold path (JVMs just started,
+    the remote topic's first metadata: seconds, where a warm chain takes milliseconds) out of MM2's 60 s latency
+    window before a smoke run reads that window as its own (not in a topology that loops records: the window never
+    clears there). Returns the default flow's record's seconds through the chain."""
+    from mm2_stack.probe import loop_finding, warm_up
 
     t0 = time.monotonic()
     seconds = warm_up(config, config.ready_timeout_s).seconds
-    _say(f"a first record crossed the chain in {seconds:.2f} s; MM2's latency window clear after "
-         f"{time.monotonic() - t0:.1f} s")
+    loop = loop_finding(config)
+    if loop:
+        _say(f"a first record crossed each flow ({', '.join(f.name for f in config.flows)}); the default flow's in "
+             f"{seconds:.2f} s. MM2's latency window is not waited for: {loop}")
+    elif len(config.flows) > 1:
+        _say(f"a first record crossed each flow ({', '.join(f.name for f in config.flows)}); the default flow's in "
+             f"{seconds:.2f} s; MM2's latency window clear after {time.monotonic() - t0:.1f} s")
+    else:
+        _say(f"a first record crossed the chain in {seconds:.2f} s; MM2's latency window clear after "
+             f"{time.monotonic() - t0:.1f} s")
     return seconds
 
 
@@ -222,15 +237,17 @@ def _build(config: StackConfig) -> dict[str, float]:
         make_pkcs12_keystore(config, passwords["rest-keystore"])
     kafka.log_config(config)
 
-    _say(f"formatting and starting the source and target clusters (Kafka {config.kafka_version})...")
-    formatters = {c: kafka.prepare(config, c, passwords) for c in kafka.CLUSTERS}
+    names = ", ".join(config.clusters[:-1]) + f" and {config.clusters[-1]}"
+    flows = "" if len(config.flows) == 1 else f"; {config.topology}: {', '.join(f.name for f in config.flows)}"
+    _say(f"formatting and starting the {names} clusters (Kafka {config.kafka_version}{flows})...")
+    formatters = {c: kafka.prepare(config, c, passwords) for c in config.clusters}
     for cluster, formatter in formatters.items():
         kafka.finish_format(config, cluster, formatter)
-    for cluster in kafka.CLUSTERS:
+    for cluster in config.clusters:
         kafka.start(config, cluster)
     # The metrics store does not depend on Kafka: start it now so it is ready when the exporter is.
     metrics_store.start(config)
-    for cluster in kafka.CLUSTERS:
+    for cluster in config.clusters:
         proc.wait_until(config, cluster, lambda c=cluster: kafka.metadata_probe(config, c, passwords), timeout,
                         "broker metadata over SASL_SSL")
     timings["brokers"] = time.monotonic() - t0
@@ -264,10 +281,14 @@ def _build(config: StackConfig) -> dict[str, float]:
 VARIANT_FILE = "variant.json"
 
 
+#: Variant keys a record may lack, and what a record without them was built as (the default stack).
+VARIANT_DEFAULTS = {"topology": "one-way", "replication_policy": "default"}
+
+
 def running_variant(config: StackConfig) -> dict[str, str] | None:
     """The variant the stack in ``config.run_dir`` was started as (None when it records none)."""
     try:
-        return json.loads((config.run_dir / VARIANT_FILE).read_text())
+        return {**VARIANT_DEFAULTS, **json.loads((config.run_dir / VARIANT_FILE).read_text())}
     except (FileNotFoundError, ValueError):
         return None
 
@@ -275,16 +296,19 @@ def running_variant(config: StackConfig) -> dict[str, str] | None:
 def part_ports(config: StackConfig, part: str) -> list[int]:
     """The ports ``part`` listens on."""
     p = config.ports
-    return {"source": [p.source_broker, p.source_controller], "target": [p.target_broker, p.target_controller],
-            "connect": [p.connect_rest, p.jmx_exporter]}.get(part, [p.prometheus])
+    if part in ALL_CLUSTERS:
+        return [config.broker_port(part), config.controller_port(part)]
+    return [p.connect_rest, p.jmx_exporter] if part == "connect" else [p.prometheus]
 
 
 def busy_ports(config: StackConfig, ports: Sequence[int] | None = None) -> list[int]:
-    """The stack's ports (or ``ports``) that something else already listens on."""
+    """The ports of the stack's parts (or ``ports``) that something else already listens on."""
     import socket
 
     busy = []
-    for port in sorted(vars(config.ports).values() if ports is None else ports):
+    if ports is None:
+        ports = [port for part in config.parts for port in part_ports(config, part)]
+    for port in sorted(ports):
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
