@@ -44,3 +44,16 @@ def test_bad_params_name_the_setting(params: dict, message: str) -> None:
 def test_unknown_keys_are_ignored_and_strings_of_numbers_accepted() -> None:
     s = from_params({"num_messages": "500", "something_else": 1})
     assert s.num_messages == 500
+
+
+def test_the_dags_thresholds_table_shows_each_rule_with_its_params_value() -> None:
+    from mm2_smoke.registry import CHECKS
+    from mm2_smoke.settings import thresholds_table
+
+    table = thresholds_table()
+    for c in CHECKS:
+        if c.setting:
+            assert f"`{c.setting}`" in table, c.name
+    assert "GO: > 99 %" in table and "GO: < 500 ms" in table and "30 s: NOGO" in table
+    changed = thresholds_table(SmokeSettings(ratio_min_pct=95.5, latency_max_max_ms=250.0))
+    assert "GO: > 95.5 %" in changed and "GO: < 250 ms" in changed and "> 99 %" not in changed
