@@ -7,8 +7,9 @@ exception from producer send callback") and ends in the client error that made i
 the deepest exception of a known class; the wrappers only say where it surfaced.
 
 Which cluster an error concerns comes from the client named in the trace (``[Producer clientId=...]``,
-``[Consumer clientId=...]``, ``[AdminClient clientId=...]``): a MirrorSourceTask reads the source with its consumer
-and writes the target with its producer (:func:`side_of_client`).
+``[Consumer clientId=...]``, ``[AdminClient clientId=...]``) or by Connect's wrapper ("Unrecoverable exception from
+producer send callback"): a MirrorSourceTask reads the source with its consumer and writes the target with its
+producer (:func:`side_of_client`).
 
 Pure: the classes are a table (:data:`CLASSES`), a new class is one row.
 """
@@ -52,6 +53,8 @@ WRAPPERS = ("ConnectException", "RetriableException", "ExecutionException", "Kaf
             "CompletionException", "RuntimeException", "Exception")
 #: Client kinds of a MirrorSourceTask and the cluster each talks to.
 CLIENT_SIDES = {"Consumer": "source", "Producer": "target", "AdminClient": "source"}
+#: What Connect's wrappers say of the client that failed, when the trace names no client id.
+WRAPPER_CLIENTS = (("producer send callback", "Producer"),)
 
 _EXCEPTION = re.compile(r"^(?:Caused by:\s*)?((?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error))(?::\s*(.*))?$")
 _CLIENT = re.compile(r"\[(Producer|Consumer|AdminClient) clientId=([^,\]]+)")
@@ -129,6 +132,8 @@ def read_trace(trace: str | None, connector_class: str = "MirrorSourceConnector"
         c = _CLIENT.search(text)
         if c and not client:
             kind, client = c.group(1), c.group(2).strip()
+        if m and not kind:
+            kind = next((k for words, k in WRAPPER_CLIENTS if words in (m.group(2) or "")), "")
     return TraceCause(tuple(chain), _cause(chain), side_of_client(kind, connector_class) if kind else "", client)
 
 

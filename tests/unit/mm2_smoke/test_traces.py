@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mm2_smoke.traces import classify, read_trace
@@ -61,3 +63,19 @@ def test_an_unknown_cause_is_the_deepest_that_is_not_a_wrapper() -> None:
 ])
 def test_classes(name: str, failure: str) -> None:
     assert classify(name) == failure
+
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "traces"
+
+
+@pytest.mark.parametrize(("recorded", "failure", "side", "says"), [
+    # recorded from the local stack's Connect worker (Kafka 4.3.1): `python -m mm2_stack fault task-failed`, then
+    # `fault target-write-acl` and a probe; GET /connectors/source->target.MirrorSourceConnector/status
+    ("task-failed.txt", "serialization", "", "DataException: Only Struct objects supported"),
+    ("target-write-denied.txt", "authorization", "target", "TopicAuthorizationException: Not authorized to access "
+                                                           "topics: [source.test-prometheus"),
+])
+def test_recorded_traces_read_to_their_cause(recorded: str, failure: str, side: str, says: str) -> None:
+    t = read_trace((DATA / recorded).read_text())
+    assert (t.failure, t.side) == (failure, side)
+    assert t.summary().startswith(says) and t.summary().endswith("(via ConnectException)")
