@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
+from airflow.sdk import Asset, Label, Param, TaskGroup, TriggerRule, dag, get_current_context, task
 from mm2_smoke_ui.smoke_deadline import deadline_alert
 from mm2_smoke_ui.smoke_links import SmokeReportLink
 
@@ -87,17 +87,38 @@ def _prometheus():
     return PrometheusHook(ids.PROMETHEUS_CONN)
 
 
+def _of_flow(ref: Any) -> Any:
+    """The XCom of task ``ref`` for this task's flow (the same map index: every step is mapped over the flows)."""
+    ti = get_current_context()["ti"]
+    return ti.xcom_pull(task_ids=ref.id, map_indexes=ti.map_index)
+
+
 def _diagnose(symptom: str) -> list[dict[str, Any]]:
-    """One diagnostic of the NOGO path: facts from the live system, the diagnosis rules applied (never raises).
+    """One diagnostic of the NOGO path, for every flow whose checks call for it: facts from the live system, the
+    diagnosis rules applied, each finding naming its flow (never raises).
 
     It pulls the run's settings (not takes them), so that it runs when the pre-flight stopped the steps."""
-    from mm2_smoke.checklist import run_settings
+    from mm2_smoke.checklist import flow_results, run_settings
     from mm2_smoke.diagnosis.gather import run_diagnostic, run_facts
+    from mm2_smoke.diagnosis.routing import failed_flows, route
 
     context = get_current_context()
     ti = context["ti"]
-    run = run_facts(*(ti.xcom_pull(task_ids=t.id) for t in (ids.PRODUCE, ids.COUNT, ids.REPLICATION)))
-    return run_diagnostic(symptom, run_settings(context).to_dict(), run)
+    outcomes = ti.xcom_pull(task_ids=ids.PREFLIGHT.id, key=ids.FLOWS_KEY)
+    if not outcomes:  # the pre-flight stopped before the flows were known
+        return run_diagnostic(symptom, run_settings(context).to_dict(), run_facts(None, None, None))
+    report = ti.xcom_pull(task_ids=ids.CHECKLIST.id) or {}
+    failed = {b.get("flow") for b in failed_flows(report)} if report else set()
+    mine = f"{ids.DIAGNOSE}.{context['task'].task_id.rsplit('.', 1)[-1]}"
+    found = []
+    for outcome, pulled in flow_results(ti, outcomes):
+        block = next((b for b in report.get("flows") or [] if b["flow"] == outcome["flow"]), None)
+        if len(outcomes) > 1 and (outcome["flow"] not in failed or block is None or mine not in route(block,
+                                                                                                       ids.DIAGNOSE)):
+            continue
+        run = run_facts(*(pulled[t] for t in (ids.PRODUCE, ids.COUNT, ids.REPLICATION)))
+        found += [{**d, "flow": outcome["flow"]} for d in run_diagnostic(symptom, outcome["settings"], run)]
+    return found
 
 
 @dag(
@@ -115,16 +136,17 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
     on_success_callback=AlertNotifier(kind="success") if ALERT_ON_SUCCESS else None,
 )
 def mm2_smoke_test() -> None:
-    @task.branch(task_id=ids.PREFLIGHT.name, retries=0)
-    def preflight(params: dict[str, Any] | None = None) -> list[str]:
+    @task(task_id=ids.PREFLIGHT.name, retries=0)
+    def preflight(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Before producing: the Params and connections (a problem fails the run here, naming the fix), the metric
         contract (profile detected, every series fresh) and the chain (MM2's source connector and tasks, its topic
         filter, the test topics); on a certain fault the run ends here (preflight_mode=fail_fast) and the checklist
         says why. A run that goes on records MM2's counters as they stand before production (runbook 1.1's "+100
         after sending" starts there). One task, not three: each task adds a scheduler hop before production."""
         from mm2_smoke.hooks import connect_rest
-        from mm2_smoke.preflight import check_setup, run
+        from mm2_smoke.preflight import check_setup
         from mm2_smoke.step_1_2_replication import record_counters
+        from mm2_smoke.topology import plan_checked, run_flows
 
         ctx = get_current_context()
         setup = check_setup(dict(params or {}))
@@ -132,65 +154,81 @@ def mm2_smoke_test() -> None:
         settings = setup.raise_if_bad()
         print(*setup.tls, sep="\n")
         ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=settings)  # the checklist's, should the rest fail
+        connect = connect_rest(settings)
+        plan = plan_checked(setup, _settings(settings), connect,
+                            lambda bad: ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETUP_KEY, value=bad))
         prom = _prometheus()
-        outcome = run(prom, settings, connect_rest(settings), _kafka(ids.SOURCE_CONN),
-                      _kafka(ids.TARGET_CONN))
-        ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcome.settings)
-        ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcome.report())
-        for f in outcome.findings:
-            print(f"pre-flight {f.check}: {f.status.value}: {f.message}")
-        if not outcome.proceed:
-            return []
-        ctx["ti"].xcom_push(key=ids.COUNTERS_BEFORE_KEY,
-                            value=record_counters(prom, _settings(outcome.settings)))
-        return sorted(ctx["task"].downstream_task_ids)
+        outcomes = run_flows(prom, _settings(settings), plan, connect, _kafka)
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_SETTINGS_KEY, value=outcomes[0].settings)
+        ctx["ti"].xcom_push(key=ids.PREFLIGHT_REPORT_KEY, value=outcomes[0].report)
+        ctx["ti"].xcom_push(key=ids.FLOWS_KEY, value=[o.to_dict() for o in outcomes])
+        for o in outcomes:
+            for f in o.report["findings"]:
+                print(f"pre-flight {o.flow} {f['check']}: {f['status']}: {f['message']}")
+        go = [o.settings for o in outcomes if o.proceed]
+        if go:
+            ctx["ti"].xcom_push(key=ids.COUNTERS_BEFORE_KEY, value=[record_counters(prom, _settings(s)) for s in go])
+        return go  # the steps are mapped over it: none (every flow stopped) skips them
+
+
 
     gate = preflight()
-    settings = XComArg(gate.operator, key=ids.PREFLIGHT_SETTINGS_KEY)  # the steps read the resolved settings
-    before = XComArg(gate.operator, key=ids.COUNTERS_BEFORE_KEY)
+    flows = gate  # one map index per flow that produces
 
-    with TaskGroup(ids.STEP_1_1, tooltip="Runbook 1.1: produce the test messages"):
+    with TaskGroup(ids.STEP_1_1, tooltip="Runbook 1.1: produce the test messages, on each flow's source"):
 
         @task(task_id=ids.PRODUCE.name)  # a retry tags its messages apart (<run id>#try<n>): 1.4 never counts both
         def produce(settings: dict[str, Any]) -> dict[str, Any]:
             from mm2_smoke.hooks import connect_rest
             from mm2_smoke.step_1_1_produce import produce_step
+            from mm2_smoke.topology import conns, run_tag
 
             ctx = get_current_context()
-            return produce_step(_kafka(ids.SOURCE_CONN), _settings(settings), ctx["run_id"],
+            source, target = conns(settings)
+            return produce_step(_kafka(source), _settings(settings), run_tag(ctx["run_id"], settings),
                                 f"{ctx['dag'].dag_id}.{ctx['ti'].task_id}", try_number=ctx["ti"].try_number,
-                                target_hook=_kafka(ids.TARGET_CONN), connect=connect_rest(settings),
+                                target_hook=_kafka(target), connect=connect_rest(settings),
                                 topic_new=bool(settings.get(TOPIC_NEW_KEY)))
 
-        produced = produce(settings)
+        produced = produce.expand(settings=flows)
 
     with TaskGroup(ids.STEP_1_2, tooltip="Runbook 1.2: MM2 polled and wrote the messages"):
         # A retry only re-measures (same XComs). It covers Airflow 3.3's resume-after-defer race (see the sensor).
-        replicated = ReplicationSensor(task_id=ids.REPLICATION.name, prometheus_conn_id=ids.PROMETHEUS_CONN,
-                                       before=before, produced=produced, settings=settings, retries=1,
-                                       retry_delay=timedelta(seconds=2))
+        # It runs when a flow's production failed and another's did not (that flow's index returns nothing).
+        replicated = ReplicationSensor.partial(
+            task_id=ids.REPLICATION.name, prometheus_conn_id=ids.PROMETHEUS_CONN, retries=1,
+            retry_delay=timedelta(seconds=2), trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS).expand(settings=flows)
+    produced >> replicated
 
     with TaskGroup(ids.STEP_1_3, tooltip="Runbook 1.3: latency, lag, offset commits"):
 
-        @task(task_id=ids.LATENCY.name)
-        def measure_latency(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
+        @task(task_id=ids.LATENCY.name, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+        def measure_latency(settings: dict[str, Any]) -> dict[str, Any] | None:
             from mm2_smoke.step_1_3_latency import latency_step
 
+            produced = _of_flow(ids.PRODUCE)
+            if not produced:
+                return None  # this flow's production failed: the checklist says so
             s = _settings(settings)
             return latency_step(_prometheus(), s, produced["started_ms"] / 1000, step_s=max(1.0, s.poke_interval_s),
                                 production_end_s=produced["finished_ms"] / 1000)
 
-        latency_baseline = measure_latency(settings, produced)
+        latency_baseline = measure_latency.expand(settings=flows)
 
-    with TaskGroup(ids.STEP_1_4, tooltip="Runbook 1.4: this run's messages on target"):
+    with TaskGroup(ids.STEP_1_4, tooltip="Runbook 1.4: this run's messages on each flow's target"):
 
-        @task(task_id=ids.COUNT.name)
-        def count_on_target(settings: dict[str, Any], produced: dict[str, Any]) -> dict[str, Any]:
+        @task(task_id=ids.COUNT.name, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+        def count_on_target(settings: dict[str, Any]) -> dict[str, Any] | None:
             from mm2_smoke.step_1_4_target_count import count_step
+            from mm2_smoke.topology import conns
 
-            return count_step(_kafka(ids.TARGET_CONN), _settings(settings), get_current_context()["run_id"], produced)
+            produced = _of_flow(ids.PRODUCE)
+            if not produced:
+                return None
+            return count_step(_kafka(conns(settings)[1]), _settings(settings), get_current_context()["run_id"],
+                              produced)
 
-        on_target = count_on_target(settings, produced)
+        on_target = count_on_target.expand(settings=flows)
 
     replicated >> [latency_baseline, on_target]
 
@@ -208,9 +246,9 @@ def mm2_smoke_test() -> None:
     @task.branch(task_id=ids.ROUTE.name, retries=0)
     def verdict(report: dict[str, Any]) -> list[str]:
         """GO -> go_for_phase_2; NOGO/UNKNOWN -> one diagnostic task per symptom the checks show."""
-        from mm2_smoke.diagnosis.routing import route
+        from mm2_smoke.diagnosis.routing import route_flows
 
-        return [ids.GO.id] if report["verdict"] == "GO" else route(report, ids.DIAGNOSE)
+        return [ids.GO.id] if report["verdict"] == "GO" else route_flows(report, ids.DIAGNOSE)
 
     @task(task_id=ids.GO.name, outlets=[BASELINE_ASSET], retries=0)
     def go_for_phase_2(report: dict[str, Any]) -> dict[str, Any]:

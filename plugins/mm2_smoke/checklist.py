@@ -132,34 +132,70 @@ def e2e_notes(produced: ProduceResultDict | None, base: dict[str, Any]) -> list[
     return notes + ([disagreement] if disagreement else [])
 
 
+def _flow_report(context: Any, pre: list[Check], settings: SmokeSettings, preflight: PreflightReport | None,
+                 pulled: dict[Any, Any], notes_first: list[str], tls: list[str]) -> SmokeReport:
+    """One flow's report: the pre-flight's rows and notes, every step's checks, its baseline (``pre``: the Params'
+    rows, shown in a one-flow report)."""
+    from mm2_smoke.report import build_report
+
+    flight_checks, flight_notes, stopped = preflight_checks(preflight)
+    checks, notes = collect_checks(settings, pulled[layout.PRODUCE], pulled[layout.REPLICATION],
+                                   pulled[layout.LATENCY], pulled[layout.COUNT], not_run=stopped)
+    checks = pre + flight_checks + checks
+    base = baseline(pulled[layout.LATENCY], checks, pulled[layout.PRODUCE])
+    notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base)
+    dag_run = context["dag_run"]
+    return build_report(
+        dag_id=context["dag"].dag_id, run_id=context["run_id"],
+        started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
+        finished_at=utc_now_iso(), checks=checks, produced=pulled[layout.PRODUCE], count=pulled[layout.COUNT],
+        baseline=base, replication=pulled[layout.REPLICATION], settings=settings.to_dict(),
+        notes=notes_first + notes, tls=tls, preflight=preflight,
+    )
+
+
+def flow_results(ti: Any, outcomes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[Any, Any]]]:
+    """Each flow's pre-flight outcome with its steps' results (the map index of a flow that produced is its rank
+    among those that did; a flow the pre-flight stopped has none)."""
+    out, index = [], 0
+    for outcome in outcomes:
+        if outcome["proceed"]:
+            out.append((outcome, {t: ti.xcom_pull(task_ids=t.id, map_indexes=index) for t in STEP_TASKS}))
+            index += 1
+        else:
+            out.append((outcome, dict.fromkeys(STEP_TASKS)))
+    return out
+
+
 def fill(context: Any) -> SmokeReport:
-    """The ``checklist`` task: fill the checklist from every step's result, write the report, return it."""
+    """The ``checklist`` task: fill the checklist of every flow from its steps' results, write the report (one block
+    per flow, the overall verdict GO only when every flow is GO), return it."""
+    from mm2_smoke.flow_report import combine
     from mm2_smoke.preflight import Setup
-    from mm2_smoke.report import build_report, render_markdown, write_report
+    from mm2_smoke.report import render_markdown, write_report
 
     ti = context["ti"]
     setup = Setup.from_dict(ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_SETUP_KEY))
     pre = setup.checks() if setup else [registry.spec("settings").unknown(
         "valid Params", layout.PREFLIGHT.id, "the pre-flight did not check the Params and connections: see its task "
         "log", Gap.NOT_MEASURED)]
-    settings = run_settings(context)
-    preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
-    flight_checks, flight_notes, stopped = preflight_checks(preflight)
-    pulled = {t: ti.xcom_pull(task_ids=t.id) for t in STEP_TASKS}
-    checks, notes = collect_checks(settings, pulled[layout.PRODUCE], pulled[layout.REPLICATION], pulled[layout.LATENCY],
-                                   pulled[layout.COUNT], not_run=stopped)
-    checks = pre + flight_checks + checks
-    base = baseline(pulled[layout.LATENCY], checks, pulled[layout.PRODUCE])
-    notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base)
-    dag_run = context["dag_run"]
-    report = build_report(
-        dag_id=context["dag"].dag_id, run_id=context["run_id"],
-        started_at=dag_run.start_date.isoformat(timespec="seconds") if dag_run.start_date else "",
-        finished_at=utc_now_iso(), checks=checks, produced=pulled[layout.PRODUCE], count=pulled[layout.COUNT],
-        baseline=base, replication=pulled[layout.REPLICATION],
-        settings=settings.to_dict(), notes=(setup.warnings if setup else []) + notes,
-        tls=setup.tls if setup else [], preflight=preflight,
-    )
+    warnings, tls = (setup.warnings if setup else []), (setup.tls if setup else [])
+    outcomes = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.FLOWS_KEY)
+    if not outcomes:  # the pre-flight stopped before the flows were known: one report, as the Params say
+        settings = run_settings(context)
+        preflight = ti.xcom_pull(task_ids=layout.PREFLIGHT.id, key=layout.PREFLIGHT_REPORT_KEY)
+        name = f"{settings.source_alias}->{settings.target_alias}"
+        report = combine(pre, [(name, _flow_report(context, pre, settings, preflight, dict.fromkeys(STEP_TASKS),
+                                                     warnings, tls))])
+    else:
+        results = flow_results(ti, outcomes)
+        single = len(results) == 1
+        reports = [(o["flow"], _flow_report(context, pre if single else [], from_params(o["settings"]),
+                                            o["preflight"], pulled, warnings if single else [], tls))
+                   for o, pulled in results]
+        report = combine(pre, reports)
+        if not single:
+            report["notes"] = warnings + report["notes"]
     json_path, md_path = write_report(report)
     report["report_files"] = {"json": str(json_path), "markdown": str(md_path)}
     print(render_markdown(report))
@@ -173,6 +209,31 @@ def baseline_event(report: SmokeReport) -> dict[str, Any]:
             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
 
 
+def rank_by_flow(report: SmokeReport, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The diagnoses ranked (most likely cause first) within each flow, flows in the report's order, each naming its
+    flow (``flow``); the Params' own problems first. A one-flow run ranks them as one list."""
+    from mm2_smoke.diagnosis.base import Diagnosis, honest, rank, setup_diagnoses
+
+    blocks = report.get("flows") or []
+    by_flow: dict[str, list[Diagnosis]] = {}
+    for d in found:
+        by_flow.setdefault(str(d.get("flow") or ""), []).append(Diagnosis(**{k: v for k, v in d.items()
+                                                                              if k != "flow"}))
+    setup = setup_diagnoses(report["checks"])
+    if len(blocks) <= 1:
+        name = blocks[0]["flow"] if blocks else ""
+        everything = [x for group in by_flow.values() for x in group]
+        return [{**d.to_dict(), **({"flow": name} if name else {})}
+                for d in honest(rank([*setup, *everything]), report["checks"])]
+    out = [d.to_dict() for d in setup]
+    for block in blocks:
+        if block["verdict"] == "GO":
+            continue
+        out += [{**d.to_dict(), "flow": block["flow"]}
+                for d in honest(rank(by_flow.get(block["flow"], [])), block["checks"])]
+    return out
+
+
 def conclude_nogo(report: SmokeReport, found: list[dict[str, Any]], finished_at_s: float,
                   push: Callable[[SmokeReport], None] | None = None) -> None:
     """The ``nogo`` task: rank the diagnoses into the report, write it, fail the run naming the first cause.
@@ -183,13 +244,12 @@ def conclude_nogo(report: SmokeReport, found: list[dict[str, Any]], finished_at_
         ``report``, which the Airflow view reads).
     :raises SmokeTestNogo: always (the run fails so that the failure callback alerts).
     """
-    from mm2_smoke.diagnosis.base import Diagnosis, honest, rank, setup_diagnoses
+    from mm2_smoke.flow_report import with_flow_diagnoses
     from mm2_smoke.report import render_markdown, with_diagnoses, write_report
 
-    ranked = [d.to_dict() for d in honest(rank([*setup_diagnoses(report["checks"]),
-                                                *(Diagnosis(**d) for d in found)]), report["checks"])]
+    ranked = rank_by_flow(report, found)
     seconds = finished_at_s - datetime.fromisoformat(report["finished_at"]).timestamp()
-    report = with_diagnoses(report, ranked, seconds)
+    report = with_flow_diagnoses(with_diagnoses(report, ranked, seconds), ranked)
     if push is not None:
         push(report)
     write_report(report)

@@ -83,6 +83,10 @@ PREFLIGHT_REPORT_KEY = "preflight"
 PREFLIGHT_SETUP_KEY = "setup"
 #: The pre-flight's XCom key for MM2's counters as they stood before production (when the run goes on).
 COUNTERS_BEFORE_KEY = "counters_before"
+#: The pre-flight's per-flow XCom: every selected flow's outcome (``topology.FlowOutcome.to_dict()``). Its return
+#: value is the settings of the flows that produce: the steps are mapped over it (map index i is the i-th of them;
+#: the counters before production are a list in that order).
+FLOWS_KEY = "flows"
 PRODUCE = TaskRef(STEP_1_1, "produce")
 REPLICATION = TaskRef(STEP_1_2, "wait_for_replication")
 LATENCY = TaskRef(STEP_1_3, "measure_latency")

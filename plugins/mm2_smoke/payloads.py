@@ -265,6 +265,22 @@ class ReportFiles(TypedDict):
     markdown: str
 
 
+class FlowReport(TypedDict):
+    """One flow's block of the report (``flow_report.flow_block``): the flow (``"A->B"``), its verdict, counts,
+    remote topic, checks and diagnoses, and what its checklist rows read."""
+
+    flow: str
+    verdict: str
+    counts: ReportCounts
+    remote_topic: str
+    checks: list[CheckDict]
+    diagnoses: list[dict[str, Any]]
+    baseline: dict[str, Any]
+    e2e_latency_ms: E2eLatency
+    preflight: PreflightReport | None
+    notes: list[str]
+
+
 class SmokeReport(TypedDict):
     """The run's report (``report.build_report``): the ``checklist`` task's XCom, the JSON file, the alert's source;
     the ``nogo`` task's XCom ``report`` adds the ranked diagnoses."""
@@ -288,3 +304,4 @@ class SmokeReport(TypedDict):
     report_files: NotRequired[ReportFiles]  # where the checklist task wrote it
     diagnoses: NotRequired[list[dict[str, Any]]]  # the nogo task's (``Diagnosis.to_dict()``), most likely first
     diagnosis_seconds: NotRequired[float]
+    flows: NotRequired[list[FlowReport]]  # one block per flow checked (``flow_report.combine``)

@@ -107,10 +107,20 @@ def check_setup(params: dict[str, Any]) -> Setup:
     except SettingsError as exc:
         settings, error = None, exc
     mode = (settings or params).get("mm2_mode")
-    needed = layout.KAFKA_CONNS + layout.http_conns(mode)
-    problems, postures = check_connections(layout.KAFKA_CONNS, layout.http_conns(mode))
+    kafka = _kafka_conns(settings)
+    needed = kafka + layout.http_conns(mode)
+    problems, postures = check_connections(kafka, layout.http_conns(mode))
     return Setup(settings, str(error or ""), ", ".join(needed), problems, [p.summary() for p in postures],
                  [w for p in postures for w in p.warnings()], error)
+
+
+def _kafka_conns(settings: dict[str, Any] | None) -> tuple[str, ...]:
+    """The Kafka connections the Params name: those of ``cluster_connections`` when it maps the aliases, else
+    today's two (a flow's other clusters are checked once the flows are known: ``topology.plan_checked``)."""
+    from mm2_smoke.settings import cluster_connections
+
+    mapping = cluster_connections(from_params(settings)) if settings else {}
+    return tuple(sorted(set(mapping.values()))) if mapping else layout.KAFKA_CONNS
 
 
 def validate_settings(params: dict[str, Any]) -> dict[str, Any]:

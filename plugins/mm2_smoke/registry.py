@@ -238,6 +238,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("mm2_process", "pre", "MirrorMaker 2 running (dedicated mode)"),
     CheckSpec("replication_policy", "pre", "Replication policy (remote topic's naming) read from the connector",
               note_on_go=True),
+    CheckSpec("flows", "pre", "Flows of the topology checked (Param flows)", note_on_go=True),
+    CheckSpec("replication_loop", "pre", "No replication loop (a cycle MM2's topic prefixes cannot stop)",
+              "no cycle under IdentityReplicationPolicy; each message once where the topology says"),
+    CheckSpec("topology_cycle", "pre", "A cycle of flows that MM2's alias prefixes stop", note_on_go=True),
     # --- step 1.1
     CheckSpec("messages_produced", "1.1", "Test messages delivered (acks=all)", "{num_messages} delivered, 0 errors",
               setting="num_messages", row=ROW_1_1),

@@ -121,7 +121,7 @@ def checklist_rows(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 def render_markdown(report: SmokeReport) -> str:
     """The runbook's "Checklist Phase 1" with the measured values, then every check with its evidence."""
     checks = report["checks"]
-    rows = checklist_rows(report)
+    rows = checklist_rows(report) if len(report.get("flows") or []) <= 1 else []
     verdict = report["verdict"]
     end = {"GO": "GO pour Phase 2", "NOGO": "NOGO - diagnostic requis",
            "UNKNOWN": "UNKNOWN - could not measure, diagnostic requis"}[verdict]
@@ -132,18 +132,27 @@ def render_markdown(report: SmokeReport) -> str:
         "",
         f"Started {report['started_at']}, finished {report['finished_at']}.",
         "",
-        "| Étape | Résultat | Notes |",
-        "|---|---|---|",
-        *(f"| {step} | {status} | {notes} |" for step, status, notes in rows),
-        "",
-        "## Checks",
-        "",
-        "| step | check | value | GO when | status | reason | evidence |",
-        "|---|---|---|---|---|---|---|",
     ]
+    blocks = report.get("flows") or []
+    if len(blocks) > 1:  # one checklist per flow
+        for block in blocks:
+            counts = block["counts"]
+            lines += [f"## Flow {block['flow']} — {block['verdict']}", "",
+                      f"Remote topic `{block['remote_topic']}`; produced {fmt(counts.get('delivered'))}, received "
+                      f"{fmt(counts.get('received'))}, missing {fmt(counts.get('missing'))}, duplicates "
+                      f"{fmt(counts.get('duplicates'))}.", "",
+                      "| Étape | Résultat | Notes |", "|---|---|---|",
+                      *(f"| {step} | {status} | {notes} |" for step, status, notes in checklist_rows(block)), ""]
+    else:
+        lines += ["| Étape | Résultat | Notes |", "|---|---|---|",
+                  *(f"| {step} | {status} | {notes} |" for step, status, notes in rows), ""]
+    lines += ["## Checks", "",
+              "| step | check | value | GO when | status | reason | evidence |",
+              "|---|---|---|---|---|---|---|"]
     for c in checks:
         evidence = str(c["evidence"]).replace("|", "\\|")
-        lines.append(f"| {c['step']} | {c['name']} | {fmt(c['value'])} | {c['threshold']} | {c['status']} | "
+        step = f"{c['flow']} {c['step']}" if c.get("flow") else c["step"]
+        lines.append(f"| {step} | {c['name']} | {fmt(c['value'])} | {c['threshold']} | {c['status']} | "
                      f"{c['reason'] or ''} | `{evidence}` |")
     flight = report.get("preflight")
     if flight:
@@ -157,6 +166,8 @@ def render_markdown(report: SmokeReport) -> str:
                   "| # | symptom | cause | evidence | action |", "|---|---|---|---|---|"]
         for i, d in enumerate(report["diagnoses"], 1):
             cells = [str(d[k]).replace("|", "\\|").replace("\n", " ") for k in ("symptom", "cause", "evidence", "action")]
+            if d.get("flow") and len(report.get("flows") or []) > 1:
+                cells[0] = f"{d['flow']}: {cells[0]}"
             lines.append(f"| {i} | " + " | ".join(cells) + " |")
     if report.get("notes"):
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]

@@ -42,8 +42,8 @@ class ReplicationSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("before", "produced", "settings")
 
-    def __init__(self, *, prometheus_conn_id: str, before: Any, produced: Any,
-                 settings: Any, deferrable: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, prometheus_conn_id: str, settings: Any, before: Any = None, produced: Any = None,
+                 deferrable: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("poke_interval", 5)
         kwargs.setdefault("timeout", 7200)
         if not deferrable:
@@ -67,7 +67,23 @@ class ReplicationSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=step.result(outcome, step.as_dicts(now), step.as_dicts(growth),
                                                                     self.before, self.produced, time.time()))
 
+    def _pull_inputs(self, context: Any) -> bool:
+        """Mapped over the flows (``before`` and ``produced`` not given): this flow's step 1.1 result and counters
+        before production, by the task's map index. False when the flow produced nothing (its step 1.1 failed)."""
+        if self.produced is None:
+            from mm2_smoke import dag_layout as ids
+
+            ti = context["ti"]
+            index = max(ti.map_index, 0)
+            self.produced = ti.xcom_pull(task_ids=ids.PRODUCE.id, map_indexes=ti.map_index)
+            before = ti.xcom_pull(task_ids=ids.PREFLIGHT.id, key=ids.COUNTERS_BEFORE_KEY)
+            self.before = before[index] if isinstance(before, list) and index < len(before) else before
+        return bool(self.produced)
+
     def execute(self, context: Any) -> Any:
+        if not self._pull_inputs(context):
+            self.log.info("replication: this flow's step 1.1 gave no result: nothing to wait for")
+            return None
         if not self.deferrable:
             return super().execute(context)
         settings = from_params(self.settings)
@@ -93,6 +109,7 @@ class ReplicationSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Any, event: ReplicationEvent) -> ReplicationResult:
+        self._pull_inputs(context)
         if event.get("status") == "error":
             raise UnavailableError("the replication wait failed in the triggerer: {message}",
                                    message=event.get("message"))

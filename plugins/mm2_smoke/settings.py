@@ -25,9 +25,12 @@ from mm2_smoke.naming import (
     TopicNaming,
 )
 
-__all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "from_params", "param_specs",
+__all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "cluster_connections",
+           "connection_for", "from_params", "param_specs",
            "thresholds_table"]
 
+#: The ``flows`` Param: ``auto`` or flows ``A->B`` separated by commas.
+FLOWS_PATTERN = r"^\s*(auto|[A-Za-z0-9._-]+\s*->\s*[A-Za-z0-9._-]+(\s*,\s*[A-Za-z0-9._-]+\s*->\s*[A-Za-z0-9._-]+)*)\s*$"
 #: A Param that goes into topic names: Kafka's rule for them.
 _TOPIC_NAME: dict[str, Any] = {"pattern": LEGAL_TOPIC_PATTERN, "pattern_doc": "is not usable in a Kafka topic name: "
                                "use 1 to 249 of the characters a-z A-Z 0-9 . _ -"}
@@ -76,6 +79,9 @@ class SmokeSettings:
     target_alias: str = DEFAULT_TARGET_ALIAS
     replication_separator: str = DEFAULT_SEPARATOR
     replication_policy: str = AUTO
+    # Flows (topologies): which of the chain's flows a run checks, and each cluster alias's Airflow connection
+    flows: str = AUTO
+    cluster_connections: str = AUTO
     # Step 1.2
     ratio_min_pct: float = 99.0
     write_stall_timeout_s: int = 30
@@ -171,6 +177,14 @@ SETTINGS: tuple[Setting, ...] = (
             "(<alias><separator><topic>), 'identity' (the topic's own name: IdentityReplicationPolicy) or 'auto' "
             "(read from the MirrorSourceConnector's config by the pre-flight; 'default' when it cannot be read).",
             "string", enum=(AUTO, DEFAULT_POLICY, IDENTITY_POLICY)),
+    Setting("flows", "Flows", "The flows this run checks, comma-separated '<source alias>-><target alias>' (e.g. "
+            "'A->B,B->A'), or 'auto': every MirrorSourceConnector's flow in Connect REST (the source_alias -> "
+            "target_alias flow when Connect REST cannot say).", "string", pattern=FLOWS_PATTERN,
+            pattern_doc="is not 'auto' nor a comma-separated list of flows: name each '<source alias>-><target "
+            "alias>' (e.g. 'A->B,B->A')"),
+    Setting("cluster_connections", "Cluster connections", "Each cluster alias's Airflow Kafka connection, as JSON "
+            "(e.g. {\"A\": \"kafka_a\", \"B\": \"kafka_b\"}), or 'auto': source_alias -> kafka_source, "
+            "target_alias -> kafka_target, any other alias X -> kafka_X.", "string"),
     Setting("ratio_min_pct", "Min write/poll ratio (%)", "Step 1.2: GO needs write/poll x 100 above this.",
             "number", 0, 100),
     Setting("write_stall_timeout_s", "Write stall timeout (s)", "Step 1.2: NOGO when write_total has not moved "
@@ -229,6 +243,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+#: The keys a flow's settings carry beyond the Params (the pre-flight adds them; ``from_params`` ignores them): the
+#: flow's name and its clusters' Airflow connections.
+FLOW_KEY, SOURCE_CONN_KEY, TARGET_CONN_KEY = "flow", "source_conn", "target_conn"
 assert set(_BY_NAME) == {f.name for f in fields(SmokeSettings)}, "every setting is documented once"
 
 #: Not a Param: the resolved settings' key saying the pre-flight created the test topic for this run (step 1.1
@@ -283,11 +300,49 @@ def from_params(params: dict[str, Any]) -> SmokeSettings:
     """
     values = {name: check_value(setting, params[name]) for name, setting in _BY_NAME.items() if name in params}
     settings = SmokeSettings(**values)
+    cluster_connections(settings)  # refuses JSON that is not an alias -> connection id object
     if settings.latency_avg_max_ms > settings.latency_max_max_ms:
         raise SettingsError("{name}={avg:g} is above latency_max_max_ms={max:g}: the average threshold must not "
                             "exceed the max threshold", {"name": "latency_avg_max_ms"},
                             avg=settings.latency_avg_max_ms, max=settings.latency_max_max_ms)
     return settings
+
+
+def cluster_connections(settings: SmokeSettings) -> dict[str, str]:
+    """The ``cluster_connections`` Param as alias -> Airflow connection id ({} for ``auto``: see
+    :func:`connection_for`).
+
+    :raises SettingsError: not a JSON object of non-empty strings, naming the Param and the fix.
+    """
+    import json
+
+    raw = settings.cluster_connections.strip()
+    if raw == AUTO:
+        return {}
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not mapping or not all(
+            isinstance(k, str) and k and isinstance(v, str) and v for k, v in mapping.items()):
+        raise SettingsError("{name}={value!r} is not a JSON object mapping each cluster alias to an Airflow Kafka "
+                            "connection id: write e.g. {{\"A\": \"kafka_a\", \"B\": \"kafka_b\"}}, or 'auto'",
+                            {"name": "cluster_connections"}, value=raw)
+    return mapping
+
+
+def connection_for(settings: SmokeSettings, alias: str) -> str:
+    """The Airflow connection of cluster ``alias``: the ``cluster_connections`` Param's, else (``auto``, or an alias
+    it does not name) ``kafka_source`` for ``source_alias``, ``kafka_target`` for ``target_alias``, ``kafka_<alias>``
+    for any other ('' when the Param maps aliases and not this one)."""
+    mapping = cluster_connections(settings)
+    if mapping:
+        return mapping.get(alias, "")
+    if alias == settings.source_alias:
+        return "kafka_source"
+    if alias == settings.target_alias:
+        return "kafka_target"
+    return f"kafka_{alias}"
 
 
 def param_schema(setting: Setting, default: Any) -> dict[str, Any]:

@@ -370,21 +370,22 @@ def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] |
     from mm2_smoke import dag_layout as ids
     from mm2_smoke.hooks import PrometheusHook, SmokeKafkaHook, connect_rest
     from mm2_smoke.settings import from_params
+    from mm2_smoke.topology import conns
 
     s = from_params(settings)
+    source_conn, target_conn = conns(settings)  # the flow's clusters (today's two for a one-flow run)
     if symptom == REPLICATION_STOPPED:
-        return connector_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN), s,
-                                    SmokeKafkaHook(ids.TARGET_CONN))
+        return connector_diagnostic(connect_rest(s), SmokeKafkaHook(source_conn), s, SmokeKafkaHook(target_conn))
     if symptom == WRITES_FAILING:
-        return writes_diagnostic(connect_rest(s), SmokeKafkaHook(ids.TARGET_CONN), s)
+        return writes_diagnostic(connect_rest(s), SmokeKafkaHook(target_conn), s)
     if symptom == LATENCY_HIGH:
-        return latency_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), SmokeKafkaHook(ids.SOURCE_CONN),
-                                  SmokeKafkaHook(ids.TARGET_CONN), s)
+        return latency_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), SmokeKafkaHook(source_conn),
+                                  SmokeKafkaHook(target_conn), s)
     if symptom == NOTHING_ON_TARGET:
-        return target_topic_diagnostic(SmokeKafkaHook(ids.TARGET_CONN), s)
+        return target_topic_diagnostic(SmokeKafkaHook(target_conn), s)
     if symptom == METRICS_UNAVAILABLE:
         return metrics_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), s)
     if symptom == DUPLICATES_ON_TARGET:
-        return duplicates_diagnostic(connect_rest(s), SmokeKafkaHook(ids.SOURCE_CONN),
-                                     SmokeKafkaHook(ids.TARGET_CONN), s, run or {})
+        return duplicates_diagnostic(connect_rest(s), SmokeKafkaHook(source_conn), SmokeKafkaHook(target_conn), s,
+                                     run or {})
     raise ValueError(f"unknown symptom {symptom!r}: use one of {', '.join(SYMPTOMS)}")

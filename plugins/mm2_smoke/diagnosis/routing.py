@@ -53,3 +53,21 @@ def route(report: dict[str, Any], group: str) -> list[str]:
     symptom (UNKNOWN for a reason the checks do not name)."""
     symptoms = symptoms_from_checks(report["checks"]) or [METRICS_UNAVAILABLE]
     return [f"{group}.{SYMPTOM_TASKS[s]}" for s in symptoms]
+
+
+def failed_flows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's flow blocks that are not GO (a report of one flow, or written before flows: itself)."""
+    blocks = report.get("flows") or []
+    if len(blocks) <= 1:
+        return [report] if report["verdict"] != "GO" else []
+    return [b for b in blocks if b["verdict"] != "GO"]
+
+
+def route_flows(report: dict[str, Any], group: str) -> list[str]:
+    """The diagnostic tasks every failed flow calls for (:func:`route` of each flow's block, in the order of the
+    symptoms); a report whose flows are all GO while the run is not (the Params' own rows) routes as one."""
+    failed = failed_flows(report)
+    if not failed:
+        return route(report, group)
+    wanted = {task for block in failed for task in route(block, group)}
+    return [f"{group}.{SYMPTOM_TASKS[s]}" for s in SYMPTOM_TASKS if f"{group}.{SYMPTOM_TASKS[s]}" in wanted]

@@ -125,8 +125,11 @@ def wiring_faults(dag) -> list[str]:
     - step 1.2 gates 1.3 and 1.4 (they read after replication is proven), which both feed the checklist;
     - ``verdict`` is a branch to ``go_for_phase_2`` (GO) and to every diagnostic (NOGO), the diagnostics feed
       ``nogo``, and ``nogo`` has no other upstream (on GO every diagnostic is skipped, and so must it be);
-    - the checklist's extra link is the run's report, the DAG's failure callback the alert, and the pre-flight a
-      branch that never retries (a retry would redo a run the pre-flight stopped on purpose).
+    - the checklist's extra link is the run's report, the DAG's failure callback the alert, and the pre-flight
+      never retries (a retry would redo a run the pre-flight stopped on purpose);
+    - every step is mapped over the pre-flight's return value (one map index per flow that produces; none skips
+      them), and the steps after 1.1 run once every flow's previous step is done and one succeeded
+      (ALL_DONE_MIN_ONE_SUCCESS): one flow's failure never stops another's steps.
     """
     from airflow.sdk import TriggerRule
     from airflow.sdk.bases.branch import BranchMixIn
@@ -174,8 +177,13 @@ def wiring_faults(dag) -> list[str]:
     if not any(isinstance(c, AlertNotifier) and c.kind == "failure" for c in callbacks):
         got = [(type(c).__name__, getattr(c, "kind", None)) for c in callbacks]
         faults.append(f"the DAG's on_failure_callback is not AlertNotifier(kind='failure'): {got}")
-    if not isinstance(preflight, BranchMixIn):
-        faults.append(f"{ids.PREFLIGHT.id} is not a branch ({type(preflight).__name__})")
+    for step in (ids.PRODUCE, ids.REPLICATION, ids.LATENCY, ids.COUNT):
+        mapped = tasks[step.id]
+        source = _mapped_over(mapped).get("settings")
+        if getattr(getattr(source, "operator", None), "task_id", None) != ids.PREFLIGHT.id:
+            faults.append(f"{step.id} is not mapped over the pre-flight's flows: {source!r}")
+        elif step is not ids.PRODUCE and mapped.trigger_rule != TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
+            faults.append(f"{step.id} trigger rule {mapped.trigger_rule}, not ALL_DONE_MIN_ONE_SUCCESS")
     if preflight.retries != 0:
         faults.append(f"{ids.PREFLIGHT.id} retries={preflight.retries}, not 0")
     return faults
@@ -203,6 +211,21 @@ def _not_a_branch(task_id: str):
     def mutate(dag) -> None:
         task = dag.task_dict[task_id]
         task.__class__ = next(c for c in type(task).__mro__ if "Branch" not in c.__name__)  # its plain parent
+    return mutate
+
+
+def _mapped_over(task) -> dict:
+    """What a mapped task is expanded over (a decorated task keeps it as its function's kwargs)."""
+    for attr in ("op_kwargs_expand_input", "expand_input"):
+        value = getattr(getattr(task, attr, None), "value", None)
+        if value:
+            return value
+    return {}
+
+
+def _unmapped(task_id: str):
+    def mutate(dag) -> None:
+        _mapped_over(dag.task_dict[task_id])["settings"] = {"plain": "value"}
     return mutate
 
 
@@ -240,7 +263,9 @@ def _mutations() -> dict[str, tuple]:
         "extra link": (_set(ids.CHECKLIST.id, operator_extra_links=()), "no SmokeReportLink"),
         "no failure callback": (_callback(None), "on_failure_callback"),
         "a success notifier": (_callback(lambda: AlertNotifier(kind="success")), "on_failure_callback"),
-        "preflight not a branch": (_not_a_branch(ids.PREFLIGHT.id), f"{ids.PREFLIGHT.id} is not a branch"),
+        "count not mapped": (_unmapped(ids.COUNT.id), f"{ids.COUNT.id} is not mapped over the pre-flight's flows"),
+        "latency trigger rule": (_set(ids.LATENCY.id, trigger_rule=TriggerRule.ALL_SUCCESS),
+                                 "not ALL_DONE_MIN_ONE_SUCCESS"),
         "preflight retries": (_set(ids.PREFLIGHT.id, retries=1), f"{ids.PREFLIGHT.id} retries=1"),
     }
 
@@ -269,7 +294,7 @@ def test_params_validate_and_default_to_the_runbook(dagbag) -> None:
 
 def test_sensor_is_deferrable(dagbag) -> None:
     sensor = dagbag.dags[ids.DAG_ID].get_task(ids.REPLICATION.id)
-    assert sensor.deferrable is True
+    assert sensor.partial_kwargs.get("deferrable", True) is True and sensor.operator_class.__name__ == "ReplicationSensor"
     assert sensor.retries >= 1  # Airflow 3.3's resume-after-defer race (see ReplicationSensor)
 
 
