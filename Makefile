@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status demo ui test unit lint generate constraints clean bench budget soak test-extended
+.PHONY: deps venv debs stack-up stack-down stack-status airflow-up airflow-down demo ui test unit lint generate constraints clean bench budget soak test-extended
 
 # Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
 # file; no engine needed), chromium
@@ -17,7 +17,7 @@ venv: .venv/.installed
 	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-DEBS := prometheus:prometheus victoria-metrics:victoria-metrics docker-compose:docker-compose chromium:chromium curl:curl
+DEBS := prometheus:prometheus victoria-metrics:victoria-metrics docker-compose:docker-compose chromium:chromium curl:curl pg_ctlcluster:postgresql redis-server:redis-server
 debs:
 	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null || missing="$$missing $$pkg"; done; \
@@ -32,6 +32,12 @@ stack-down: ## stop every process of the local stack
 
 stack-status:
 	$(PY) -m mm2_stack status
+
+airflow-up: deps ## a distributed Airflow beside the stack (CeleryExecutor, PostgreSQL, Redis, two workers): start or reuse
+	$(PY) -m mm2_stack airflow up
+
+airflow-down: ## stop every process of the distributed Airflow (its state is kept)
+	@if [ -x $(PY) ]; then $(PY) -m mm2_stack airflow down; else echo "no venv: nothing to stop"; fi
 
 demo: stack-up ## the smoke test end to end on the local stack: run the DAG once, print the checklist
 	$(PY) -m mm2_stack.airflow_run

@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     p_logs = sub.add_parser("logs", help="print the tail of a part's log")
     p_logs.add_argument("part", choices=proc.PARTS)
     p_logs.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
+    p_airflow = sub.add_parser("airflow", help="a distributed Airflow beside the stack (CeleryExecutor, PostgreSQL, "
+                               "Redis, two workers; mm2_stack.airflow_celery): up | down | status")
+    p_airflow.add_argument("action", choices=("up", "down", "status"))
+    p_airflow.add_argument("--fresh", action="store_true", help="up: stop it and wipe its database, queue and homes")
     args = parser.parse_args(argv)
 
     from mm2_stack import stack
@@ -94,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the worker's exporter now reads {rules} (its next scrape exports with them)")
         elif args.cmd == "logs":
             print(proc.log_tail(config, args.part, args.n))
+        elif args.cmd == "airflow":
+            from mm2_stack import airflow_celery
+
+            return airflow_celery.main(config, args.action, args.fresh, _print_status)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
