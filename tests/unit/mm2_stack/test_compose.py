@@ -46,7 +46,8 @@ CONNECTIONS = {"AIRFLOW_CONN_KAFKA_SOURCE": "kafka", "AIRFLOW_CONN_KAFKA_TARGET"
                "AIRFLOW_CONN_PROMETHEUS": "http", "AIRFLOW_CONN_KAFKA_CONNECT": "http"}
 # The header's "<label>  [http://]localhost:<port>" lines, and the service that must publish each port.
 HEADER_SERVICES = {"Airflow UI": "airflow-apiserver", "Grafana": "grafana", "Prometheus": "prometheus",
-                   "Connect REST": "connect", "Kafka source": "kafka-source", "Kafka target": "kafka-target"}
+                   "Connect REST": "connect", "Kafka source": "kafka-source", "Kafka target": "kafka-target",
+                   "Flower": "flower"}
 BROKERS = {"source": "kafka-source", "target": "kafka-target"}
 
 
@@ -175,7 +176,7 @@ def datasource_uids(node: Any) -> set[str]:
 def airflow_services(services) -> dict[str, dict[str, Any]]:
     found = {n: s for n, s in services.items() if "build" in s and dockerfile_of(s) == AIRFLOW_DOCKERFILE}
     assert {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-            "airflow-triggerer"} <= set(found)
+            "airflow-triggerer", "airflow-worker", "flower"} <= set(found)
     return found
 
 
@@ -299,6 +300,7 @@ def test_published_ports_are_the_headers(services) -> None:
     # Each published port reaches what listens in the container.
     assert published(services["airflow-apiserver"])[said["Airflow UI"]] == 8080
     assert published(services["grafana"])[said["Grafana"]] == 3000
+    assert published(services["flower"])[said["Flower"]] == 5555  # flower's default port
     assert published(services["prometheus"])[said["Prometheus"]] == prometheus_port(services)
     assert published(services["connect"])[said["Connect REST"]] == urlsplit(compose.REST.listener).port
     for cluster, name in BROKERS.items():
@@ -344,6 +346,8 @@ def test_start_order(services) -> None:
         if name != "airflow-init":
             assert deps(name)["airflow-init"] == "service_completed_successfully", name
         assert deps(name)["postgres"] == "service_healthy", name
+        if name != "airflow-init":
+            assert deps(name)["redis"] == "service_healthy", name
     assert deps("connect") == {"kafka-source": "service_healthy", "kafka-target": "service_healthy"}
     assert deps("kafka-setup") == {"kafka-source": "service_healthy", "kafka-target": "service_healthy"}
     assert deps("mm2-connectors") == {"connect": "service_healthy", "kafka-setup": "service_completed_successfully"}
@@ -528,6 +532,42 @@ def test_airflow_services_mount_the_project_and_import_it(services) -> None:
         assert report_dir in named_volumes(service).values(), f"{name}: reports are not on a volume"
         assert e["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:8080/")
         assert "KAFKA_TOOLS_CLASSPATH" not in e, "no Kafka jars in the Airflow image (see the header)"
+
+
+def test_airflow_is_the_official_composes_celery_setup(services) -> None:
+    """Airflow's own docker-compose shape: the CeleryExecutor on Redis 7, Postgres 16 for the metadata and Celery's
+    results, a worker running `celery worker` that Celery's ping checks, the triggerer and the dag-processor as their
+    own services, flower only under its profile; every Airflow service on one executor, broker and database."""
+    assert image_tag(services["postgres"]["image"]).split(".")[0] == "16"
+    assert services["redis"]["image"].startswith("redis:") and image_tag(services["redis"]["image"]).startswith("7")
+    assert "ports" not in services["redis"] and "ports" not in services["postgres"], "broker and DB stay inside"
+    assert "redis-cli" in services["redis"]["healthcheck"]["test"]
+    pg = env(services["postgres"])
+    for name, service in airflow_services(services).items():
+        e = env(service)
+        assert e["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        broker = urlsplit(e["AIRFLOW__CELERY__BROKER_URL"])
+        assert (broker.scheme, broker.hostname, broker.port or 6379) == ("redis", "redis", 6379), name
+        for key, scheme in (("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2"),
+                            ("AIRFLOW__CELERY__RESULT_BACKEND", "db+postgresql")):
+            url = urlsplit(e[key])
+            assert (url.scheme, url.hostname, url.port or 5432) == (scheme, "postgres", 5432), f"{name}: {key}"
+            assert (url.username, url.password, url.path) == (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"],
+                                                             "/" + pg["POSTGRES_DB"]), f"{name}: {key}"
+    commands = {name: " ".join(c) if isinstance(c := service.get("command"), list) else c
+                for name, service in airflow_services(services).items()}
+    for name, command in (("airflow-apiserver", "api-server"), ("airflow-scheduler", "scheduler"),
+                          ("airflow-dag-processor", "dag-processor"), ("airflow-triggerer", "triggerer"),
+                          ("airflow-worker", "celery worker"), ("flower", "celery flower")):
+        assert commands[name] == command, name
+    worker = services["airflow-worker"]
+    assert "inspect ping" in " ".join(worker["healthcheck"]["test"])
+    assert env(worker)["DUMB_INIT_SETSID"] == "0", "a worker's warm shutdown (Airflow's image)"
+    assert named_volumes(worker)["airflow-reports"] == PurePosixPath(env(worker)["MM2_SMOKE_REPORT_DIR"]), (
+        "the worker writes the reports to the shared volume")
+    assert worker["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy", "tasks call the api-server"
+    assert services["flower"].get("profiles") == ["flower"]
+    assert [n for n, s in services.items() if s.get("profiles")] == ["flower"], "only flower sits behind a profile"
 
 
 def test_airflow_connections_are_the_local_stacks_and_reach_the_services(services, monkeypatch) -> None:
