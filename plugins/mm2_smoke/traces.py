@@ -9,7 +9,8 @@ the deepest exception of a known class; the wrappers only say where it surfaced.
 Which cluster an error concerns comes from the client named in the trace (``[Producer clientId=...]``,
 ``[Consumer clientId=...]``, ``[AdminClient clientId=...]``) or by Connect's wrapper ("Unrecoverable exception from
 producer send callback"): a MirrorSourceTask reads the source with its consumer and writes the target with its
-producer (:func:`side_of_client`).
+producer, unless the client's MM2 role says its side (``A->B|A->B-0|offset-syncs-source-producer`` writes the
+source) (:func:`side_of_client`).
 
 Pure: the classes are a table (:data:`CLASSES`), a new class is one row.
 """
@@ -48,6 +49,19 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("NetworkException", "timeout"),
     ("NotLeaderOrFollowerException", "timeout"),
 )
+#: How each failure class reads as a diagnosis' cause class (:data:`mm2_smoke.diagnosis.base.CLASSES`); a failure
+#: class not listed is "failed" (an error of no known class).
+CAUSE_CLASSES = {
+    "authentication": "authentication",
+    "authorization": "authorization",
+    "record_too_large": "resource_limit",
+    "policy_violation": "resource_limit",
+    "quota": "resource_limit",
+    "unknown_topic": "misconfiguration",
+    "serialization": "misconfiguration",
+    "misconfiguration": "misconfiguration",
+    "timeout": "unresponsive",
+}
 #: Exceptions that only say where a failure surfaced (Connect's and Java's wrappers): never the cause.
 WRAPPERS = ("ConnectException", "RetriableException", "ExecutionException", "KafkaException",
             "CompletionException", "RuntimeException", "Exception")
@@ -99,6 +113,19 @@ class TraceCause:
         """The cause's class ('' when it is not a known one)."""
         return self.cause.failure if self.cause else ""
 
+    @property
+    def cause_class(self) -> str:
+        """The cause's class as a diagnosis names it (:data:`CAUSE_CLASSES`; "failed" when not a known one)."""
+        return CAUSE_CLASSES.get(self.failure, "failed")
+
+    @property
+    def caused_by(self) -> str:
+        """The cause's line as the trace writes it (``Caused by: <class>: <message>``; '' for an empty trace)."""
+        if self.cause is None:
+            return ""
+        line = f"{self.cause.name}: {self.cause.message}".rstrip(": ")
+        return line if self.chain and self.cause is self.chain[0] else f"Caused by: {line}"
+
     def summary(self) -> str:
         """``SaslAuthenticationException: <message>`` (via its wrappers), for a diagnosis' evidence."""
         if self.cause is None:
@@ -114,9 +141,15 @@ def classify(name: str) -> str:
     return next((failure for cls, failure in CLASSES if simple == cls), "")
 
 
-def side_of_client(kind: str, connector_class: str = "MirrorSourceConnector") -> str:
-    """The cluster a client of an MM2 task talks to: a MirrorSourceTask consumes the source and produces to the
+def side_of_client(kind: str, connector_class: str = "MirrorSourceConnector", client: str = "") -> str:
+    """The cluster a client of an MM2 task talks to. MM2 names its clients' role last in their id
+    (``source->target|source->target-0|offset-syncs-source-producer``, ``...|replication-target-admin``): a role
+    naming ``source`` or ``target`` says it. Otherwise a MirrorSourceTask consumes the source and produces to the
     target (its admin client describes the source); other connectors' clients are not attributed."""
+    role = client.rsplit("|", 1)[1].split("-") if "|" in client else []
+    side = next((word for word in role if word in ("source", "target")), "")
+    if side:
+        return side
     return CLIENT_SIDES.get(kind, "") if connector_class == "MirrorSourceConnector" else ""
 
 
@@ -134,7 +167,8 @@ def read_trace(trace: str | None, connector_class: str = "MirrorSourceConnector"
             kind, client = c.group(1), c.group(2).strip()
         if m and not kind:
             kind = next((k for words, k in WRAPPER_CLIENTS if words in (m.group(2) or "")), "")
-    return TraceCause(tuple(chain), _cause(chain), side_of_client(kind, connector_class) if kind else "", client)
+    side = side_of_client(kind, connector_class, client) if kind else ""
+    return TraceCause(tuple(chain), _cause(chain), side, client)
 
 
 def _cause(chain: Sequence[Raised]) -> Raised | None:

@@ -2,6 +2,11 @@
 MirrorSourceConnector, its tasks and topics filter, the source topic, MM2's ACLs on source, MM2's own bootstrap
 addresses, whether each cluster answers at all, and MM2's heartbeats where no Connect REST can say.
 
+A FAILED task's or connector's trace is read to its real cause (:func:`mm2_smoke.traces.read_trace`: the deepest
+classified exception, and the cluster of the client that raised it): the diagnosis names that component and class
+(MM2's target client: authentication refused...), the ``Caused by`` line as evidence, and the fix of its row of
+:data:`mm2_smoke.diagnosis.base.CAUSES`.
+
 Pure: facts in (Connect REST answers, Kafka admin answers, TCP probes), diagnoses out.
 """
 
@@ -12,21 +17,46 @@ from dataclasses import dataclass, field
 from mm2_smoke.chain import MM2_DEFAULT_EXCLUDE, topic_matches  # one home: the pre-flight's
 from mm2_smoke.diagnosis.base import (
     ACL_ON_SOURCE,
+    AUTHENTICATION,
     CLUSTER_UNRESPONSIVE,
+    CONNECT_WORKER,
+    CONNECTOR,
+    DOWN,
+    FAILED,
+    HUNG,
+    MISCONFIGURATION,
     MM2_CLUSTER_UNREACHABLE,
+    MM2_SOURCE_CLIENT,
+    MM2_TARGET_CLIENT,
+    NO_TASKS,
+    NOT_INSPECTED,
     REPLICATION_STOPPED,
+    SMOKE_CONFIG,
     SMOKE_SETUP,
+    SOURCE_CLUSTER,
     SOURCE_TOPIC,
+    TARGET_CLUSTER,
     TASK_ERROR,
     TOPICS_CONFIG,
+    UNREACHABLE_ADDRESS,
+    UNRESPONSIVE,
     WORKER_DOWN,
+    WORKER_HUNG,
     Acl,
     Diagnosis,
     Inspection,
     acl_allows,
     conclude,
+    describe,
+    diagnosis,
 )
 from mm2_smoke.measured import HttpAnswer
+from mm2_smoke.traces import read_trace
+
+#: The component of a client of MM2, by the cluster it talks to (a trace that names no client: the task itself).
+CLIENT_COMPONENTS = {"source": MM2_SOURCE_CLIENT, "target": MM2_TARGET_CLIENT}
+#: The clusters, by side.
+CLUSTERS = {"source": SOURCE_CLUSTER, "target": TARGET_CLUSTER}
 
 
 @dataclass(frozen=True)
@@ -88,9 +118,7 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
                               f"{f.heartbeat_age_s:.0f} s old (> {f.heartbeat_max_age_s:g} s); {f.status.error}",
                               "start MirrorMaker 2 (its process, service or pod), then read its log", 95)]
     elif f.status.status is None:
-        return [Diagnosis(symptom, WORKER_DOWN, "the Kafka Connect worker running MM2 is unreachable",
-                          f"Connect REST GET /connectors/{f.connector}/status: {f.status.error}",
-                          "start the Connect worker (its process, service or pod), then check its log", 95)]
+        return [_worker_unreachable(f, symptom)]
     connect_404 = isinstance(f.status.body, dict) and "error_code" in f.status.body
     evidence = f"GET /connectors/{f.connector}/status: HTTP {f.status.status} {str(f.status.body)[:200]}"
     if f.status.status is None:
@@ -98,43 +126,50 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
     elif f.status.status == 404 and connect_404:
         out.append(Diagnosis(symptom, WORKER_DOWN, f"connector {f.connector} is not deployed on the Connect cluster",
                              "Connect REST answered 404 for its status",
-                             f"create the MM2 connector {f.connector} (PUT /connectors/<name>/config)", 90))
+                             f"create the MM2 connector {f.connector} (PUT /connectors/<name>/config)", 90,
+                             CONNECTOR, DOWN))
     elif f.status.status == 404:
         out.append(Diagnosis(symptom, WORKER_DOWN, "the Airflow connection 'kafka_connect' does not point at a Kafka "
                              "Connect REST API (HTTP 404 without Connect's error body)", evidence,
                              "set the host, port and schema of connection 'kafka_connect' to a Connect worker's REST "
-                             "listener (e.g. http://connect:8083)", 50))
+                             "listener (e.g. http://connect:8083)", 50, SMOKE_CONFIG, MISCONFIGURATION))
     elif f.status.status in (401, 403):
         # The smoke test's own connection is refused: nothing about MM2 follows from it.
         out.append(Diagnosis(symptom, SMOKE_SETUP, f"credentials refused by connection 'kafka_connect' (Connect REST "
                              f"answered HTTP {f.status.status}): MM2's connector was not inspected", evidence,
                              "set the login/password (or the bearer token in its extra) of Airflow connection "
-                             "'kafka_connect' to a user allowed to read the Connect REST API", 50))
+                             "'kafka_connect' to a user allowed to read the Connect REST API", 50, SMOKE_CONFIG,
+                             AUTHENTICATION))
     elif f.status.status != 200:
         out.append(Diagnosis(symptom, WORKER_DOWN, f"the Connect REST API fails (HTTP {f.status.status})", evidence,
-                             "check the Connect worker's log (the REST call failed on the worker)", 60))
+                             "check the Connect worker's log (the REST call failed on the worker)", 60,
+                             CONNECT_WORKER, FAILED))
     else:
         state = f.status.body["connector"]["state"]
         tasks = f.status.body.get("tasks", [])
-        if state != "RUNNING":
+        connector_trace = f.status.body["connector"].get("trace")
+        if state == "FAILED" and connector_trace:
+            out.append(failure_from_trace(f, symptom, f"connector {f.connector}", connector_trace))
+        elif state != "RUNNING":
             out.append(Diagnosis(symptom, WORKER_DOWN, f"connector {f.connector} is {state}",
                                  f"Connect REST status: connector state {state}",
                                  f"resume or restart it: PUT /connectors/{f.connector}/resume "
-                                 f"or POST /connectors/{f.connector}/restart", 90))
-        failed = [t for t in tasks if t["state"] != "RUNNING"]
-        for t in failed:
-            trace = (t.get("trace") or "").strip().splitlines()
-            out.append(Diagnosis(symptom, TASK_ERROR, f"task {t['id']} of {f.connector} is {t['state']}",
-                                 f"task trace: {trace[0] if trace else 'none'}",
-                                 f"fix the error, then POST /connectors/{f.connector}/tasks/{t['id']}/restart", 75))
-        if state == "RUNNING" and not tasks:
-            out.append(Diagnosis(symptom, TOPICS_CONFIG, f"{f.connector} runs no task: no source topic matches its "
-                                 "topics filter", "Connect REST status: 0 tasks",
-                                 "check the connector's topics / topics.exclude and that the test topic exists", 70))
-    if f.config.status == 200 and isinstance(f.config.body, dict):
-        cfg = f.config.body
+                                 f"or POST /connectors/{f.connector}/restart", 90, CONNECTOR, DOWN))
+        for t in tasks:
+            if t["state"] == "FAILED":
+                out.append(failure_from_trace(f, symptom, f"task {t['id']} of {f.connector}", t.get("trace")))
+            elif t["state"] != "RUNNING":
+                out.append(Diagnosis(symptom, TASK_ERROR, f"task {t['id']} of {f.connector} is {t['state']}",
+                                     f"Connect REST status: task {t['id']} {t['state']}", f"resume or restart it: POST "
+                                     f"/connectors/{f.connector}/tasks/{t['id']}/restart", 75, CONNECTOR, DOWN))
+    cfg = f.config.body if f.config.status == 200 and isinstance(f.config.body, dict) else None
+    included = excluded = None
+    if cfg is not None:
         included = topic_matches(cfg.get("topics", ".*"), f.source_topic)
         excluded = topic_matches(cfg.get("topics.exclude", MM2_DEFAULT_EXCLUDE), f.source_topic)
+    if f.status.status == 200 and f.status.body["connector"]["state"] == "RUNNING" and not f.status.body.get("tasks"):
+        out.append(_no_task(f, symptom, None if cfg is None else bool(included) and not excluded))
+    if cfg is not None:
         if excluded:
             out.append(Diagnosis(symptom, TOPICS_CONFIG, f"the test topic is excluded by topics.exclude={excluded!r}",
                                  f"connector config topics.exclude={cfg.get('topics.exclude')!r}",
@@ -146,11 +181,12 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
     for side, refusal in f.refused_clusters.items():
         out.append(Diagnosis(symptom, SMOKE_SETUP, f"the {side} cluster refused the smoke test's own connection: "
                              "nothing about MM2 follows from it", refusal, "fix that Airflow connection (the setting "
-                             "named), then rerun", 97))
+                             "named), then rerun", 97, SMOKE_CONFIG, AUTHENTICATION))
     for side, why in f.silent_clusters.items():
         probe = f.bootstrap.get(side)
-        tcp = ("; its port accepts TCP connections (a hung broker: process stopped, GC, disk)"
-               if probe is not None and probe.answers and not probe.none_answers else "")
+        hung = probe is not None and bool(probe.answers) and not probe.none_answers
+        down = probe is not None and probe.none_answers and all("refused" in e.lower() for e in probe.answers.values())
+        tcp = "; its port accepts TCP connections (a hung broker: process stopped, GC, disk)" if hung else ""
         connect_says = ""
         if f.status.status == 200 and isinstance(f.status.body, dict):
             connect_says = (f"; Connect REST still says {f.connector} is {f.status.body['connector']['state']}: its "
@@ -159,7 +195,8 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
                              "the smoke test" + (f" and at MM2's own address {probe.servers}" if probe else "")
                              + tcp, f"metadata request to {side}: {why}{connect_says}",
                              f"check the {side} brokers (process, log, GC, disk, network); MM2 cannot replicate "
-                             "until they answer", 92))
+                             "until they answer", 92, CLUSTERS.get(side, SOURCE_CLUSTER),
+                             HUNG if hung else DOWN if down else UNRESPONSIVE))
     for side, probe in f.bootstrap.items():
         if side in f.silent_clusters or side in f.refused_clusters:
             continue
@@ -172,7 +209,8 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
                                      f"{a}: {e}" for a, e in probe.answers.items())[:300],
                                  f"fix {side}.cluster.bootstrap.servers of {f.connector} (or the network between MM2 "
                                  f"and the {side} cluster); the worker log shows MM2's connection errors",
-                                 88 if differs else 80))
+                                 88 if differs else 80, CLIENT_COMPONENTS.get(side, MM2_SOURCE_CLIENT),
+                                 UNREACHABLE_ADDRESS))
     if f.source_acls and f.principal and f.source_topic_exists is not False:
         # No ACL at all for the principal says nothing (a super user, allow.everyone.if.no.acl.found): only ACLs
         # that exist and do not allow, or a DENY, are evidence.
@@ -196,6 +234,66 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
         out.append(Diagnosis(symptom, SOURCE_TOPIC, f"the test topic {f.source_topic} is empty on source",
                              "source watermarks: 0 messages", "check step 1.1's delivery report", 60))
     return out
+
+
+def failure_from_trace(f: ConnectorFacts, symptom: str, what: str, trace: str | None) -> Diagnosis:
+    """What a FAILED task's or connector's trace says: its deepest classified cause, the component it concerns (MM2's
+    client of the cluster the trace names, else the connector) and its class, with the ``Caused by`` line as the
+    evidence and its row's fix; an unclassified cause is still named (never "FAILED" alone when the trace says more).
+
+    :param what: "task 0 of <connector>" or "connector <connector>".
+    :param trace: the trace Connect REST gives (``status.tasks[].trace``, ``status.connector.trace``).
+    """
+    cfg = f.config.body if f.config.status == 200 and isinstance(f.config.body, dict) else {}
+    read = read_trace(trace, str(cfg.get("connector.class", "MirrorSourceConnector")).rsplit(".", 1)[-1])
+    if read.cause is None:
+        return Diagnosis(symptom, TASK_ERROR, f"{what} is FAILED, and Connect REST gives no trace",
+                         f"Connect REST status: {what} FAILED, trace: {(trace or 'none').strip()[:200]}",
+                         f"read the worker log for {what}'s error, fix it, then POST /connectors/{f.connector}/restart"
+                         "?includeTasks=true&onlyFailed=true", 75, CONNECTOR, FAILED)
+    component = CLIENT_COMPONENTS.get(read.side, CONNECTOR)
+    via = [r.simple for r in read.chain if r is not read.cause]
+    client = (f"; failing client {read.client} (talks to the {read.side} cluster)" if read.client and read.side
+              else f"; failing client {read.client}" if read.client
+              else f"; Connect's wrapper names MM2's client of the {read.side} cluster" if read.side else "")
+    return diagnosis(symptom, component, read.cause_class,
+                     f"{describe(component, read.cause_class)}: {what} FAILED with {read.cause.simple}",
+                     f"{what} trace: {read.caused_by}" + (f" (via {' < '.join(via)})" if via else "") + client,
+                     connector=f.connector, principal=f.principal or "MM2's principal")
+
+
+def _worker_unreachable(f: ConnectorFacts, symptom: str) -> Diagnosis:
+    """The Connect worker does not answer its REST API: hung when it accepted the connection and did not answer
+    (a read timeout), down otherwise (refused, or no connection within the timeout: not told apart)."""
+    error = f.status.error or ""
+    evidence = f"Connect REST GET /connectors/{f.connector}/status: {error}"
+    if "ReadTimeout" in error or "Read timed out" in error:
+        return diagnosis(symptom, CONNECT_WORKER, HUNG, "the Kafka Connect worker running MM2 is hung: it accepted "
+                         "the connection and did not answer in time", evidence, cause_id=WORKER_HUNG)
+    if "ConnectTimeout" in error:
+        return diagnosis(symptom, CONNECT_WORKER, UNRESPONSIVE, "the Kafka Connect worker running MM2 does not answer: "
+                         "no connection within the timeout (down, hung host or network)", evidence, score=95,
+                         cause_id=WORKER_DOWN)
+    return Diagnosis(symptom, WORKER_DOWN, "the Kafka Connect worker running MM2 is unreachable", evidence,
+                     "start the Connect worker (its process, service or pod), then check its log", 95,
+                     CONNECT_WORKER, DOWN)
+
+
+def _no_task(f: ConnectorFacts, symptom: str, passes_filter: bool | None) -> Diagnosis:
+    """The connector runs no task. Its topics filter is to blame only when it does not admit the test topic (the
+    config rules say which part); when it does, MM2 cannot see the source's topics (its source admin fails)."""
+    if passes_filter:
+        return Diagnosis(symptom, NO_TASKS, f"{f.connector} runs no task although the test topic {f.source_topic} "
+                         "passes its topics filter: MM2 does not see the source's topics (its source admin client "
+                         "fails: authentication, ACLs or address; or the topic is missing)",
+                         "Connect REST status: connector RUNNING, 0 tasks; config: the test topic matches topics and "
+                         "not topics.exclude", "read the worker log for MirrorSourceConnector's errors; check MM2's "
+                         "source credentials, its DESCRIBE on topics and source.cluster.bootstrap.servers", 60,
+                         CONNECTOR, NOT_INSPECTED)
+    return Diagnosis(symptom, TOPICS_CONFIG, f"{f.connector} runs no task: no source topic matches its topics filter"
+                     + ("" if passes_filter is False else ", or MM2 does not see the source's topics"),
+                     "Connect REST status: 0 tasks", "check the connector's topics / topics.exclude and that the test "
+                     "topic exists", 70, CONNECTOR, MISCONFIGURATION)
 
 
 def _inspection(f: ConnectorFacts) -> Inspection:

@@ -1,7 +1,9 @@
 """Why the run's metrics could not be measured (an UNKNOWN the checks do not explain): the metrics store
 unreachable or refusing the smoke test's credentials, a scrape target down, the metric contract not holding.
 
-Pure: facts in (the metrics store's answers), diagnoses out.
+Pure: facts in (the metrics store's answers), diagnoses out. Series that vanish are often a consequence, not a
+cause (a FAILED MM2 task takes its per-topic series with it): the contract's diagnosis is never certain, so it ranks
+after any proven cause (:func:`mm2_smoke.diagnosis.base.rank`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mm2_smoke.diagnosis.base import (
+    AUTHENTICATION,
+    DOWN,
     METRICS,
+    METRICS_STORE,
     METRICS_UNAVAILABLE,
+    MISCONFIGURATION,
+    SMOKE_CONFIG,
     SMOKE_SETUP,
     Diagnosis,
     Inspection,
@@ -47,30 +54,34 @@ def _causes(f: MetricsFacts, symptom: str) -> list[Diagnosis]:
     """What the facts point at ([] when nothing); a store that does not answer as Prometheus says it alone."""
     if f.prometheus.status is None:
         return [Diagnosis(symptom, METRICS, "Prometheus is unreachable", f.prometheus.error or "",
-                          "start Prometheus / check the prometheus connection", 96)]
+                          "start Prometheus / check the prometheus connection", 96, METRICS_STORE, DOWN)]
     if f.prometheus.status in (401, 403):
         return [Diagnosis(symptom, SMOKE_SETUP, f"credentials refused by connection 'prometheus' (the metrics store "
                           f"answered HTTP {f.prometheus.status}): nothing about MM2 was measured",
                           str(f.prometheus.body)[:200], "set the login/password (or the bearer token in its extra) of "
-                          "Airflow connection 'prometheus'", 85)]
+                          "Airflow connection 'prometheus'", 85, SMOKE_CONFIG, AUTHENTICATION)]
     if f.prometheus.status != 200 or not isinstance(f.prometheus.body, dict):
         what = f"HTTP {f.prometheus.status}" + ("" if isinstance(f.prometheus.body, dict) else ", not Prometheus' "
                                                  "JSON API")
         return [Diagnosis(symptom, METRICS, f"Prometheus answers {what}", str(f.prometheus.body)[:200],
                           "check that connection 'prometheus' points at Prometheus (host, port, schema, path "
-                          "prefix), then Prometheus' log", 80)]
+                          "prefix), then Prometheus' log", 80, SMOKE_CONFIG, MISCONFIGURATION)]
     out: list[Diagnosis] = []
     down = [t for t in f.targets if t.get("health") != "up"]
     if down:
         desc = "; ".join(f"{t.get('scrapeUrl')}: {t.get('health')} ({t.get('lastError') or 'no error'})" for t in down)
         out.append(Diagnosis(symptom, METRICS, "a Prometheus scrape target is down (the JMX exporter runs inside "
                              "the Connect worker: a down target often means a down worker)", desc,
-                             "check the Connect worker and its JMX exporter agent", 75))
+                             "check the Connect worker and its JMX exporter agent", 75, METRICS_STORE, DOWN))
     if not f.contract_ok:
+        # Secondary: a FAILED task's per-topic series vanish with it. Never certain (score below CERTAIN_SCORE), so
+        # a proven cause (the task's trace) ranks first whatever this score.
         out.append(Diagnosis(symptom, METRICS, "the MirrorMaker 2 series the run relies on do not answer fresh "
-                             "(judged by their newest sample, not by the names the store lists)", f.contract_summary,
-                             "check the JMX exporter rules and the metric_profile Param (auto detects it)",
-                             70 if not down else 50))
+                             "(judged by their newest sample, not by the names the store lists); when an MM2 task "
+                             "FAILED or stopped this is its consequence (its per-topic series vanish with it)",
+                             f.contract_summary, "first fix any proven cause above (a FAILED task); otherwise check "
+                             "the JMX exporter rules and the metric_profile Param (auto detects it)",
+                             70 if not down else 50, METRICS_STORE, MISCONFIGURATION))
     return out
 
 
