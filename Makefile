@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status airflow-up airflow-down demo ui test unit lint generate constraints clean bench budget soak test-extended
+.PHONY: deps venv debs stack-up stack-down stack-status airflow-up airflow-down demo ui test unit lint generate constraints clean bench budget soak test-extended bench-e2e
 
 # Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
 # file; no engine needed), chromium
@@ -77,3 +77,6 @@ soak: deps ## an hour of scheduled runs under the real scheduler: verdicts, p50/
 
 budget: deps ## where a healthy run's seconds go, per stage, under the scheduler and under dags test (BUDGET_ARGS="--runs 3")
 	$(PY) bench/stage_budget.py $(BUDGET_ARGS)
+
+bench-e2e: venv ## e2e latency on the running stack: an EndToEndLatency-style probe vs the smoke run's e2e p50 and MM2's avg (E2E_ARGS="--run --count 500")
+	$(PY) bench/e2e_probe.py $(E2E_ARGS)

@@ -1,7 +1,12 @@
 """One-clock end-to-end latency: a consumer of the target's remote topic, started before production in the producer's
 own process, so that each message's acknowledgement (by the source) and its arrival (on the target) are read on one
-clock. MirrorMaker's own ``replication-latency-ms`` compares another host's clock with the source record's timestamp
-and blends a 60 s window of other traffic; this does neither.
+clock. MirrorMaker's own ``replication-latency-ms`` compares its own host's clock (another host's, unless MirrorMaker runs
+on this one) with the source record's timestamp and blends a 60 s window of other traffic; this does neither.
+
+Each message's arrival is stamped when the consumer hands it over (:func:`arrivals`): one ``poll`` that returns as soon
+as a message is there, then what is already in the client's queue without waiting, stamped at each call's return. A
+batch read (``consume(num_messages=1000, timeout=0.2)``) waits for its 1000 messages or its 200 ms and stamped every
+message at its end: up to 200 ms added to each, on an idle chain about half of it (issue 26).
 
 :class:`Watch` is used by step 1.1 (:func:`mm2_smoke.step_1_1_produce.produce_step`): started before production, fed
 the producer's acknowledgements, waited on until every delivered message arrived (or the chain is known broken, or
@@ -18,7 +23,7 @@ import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -32,6 +37,46 @@ log = logging.getLogger(__name__)
 TOPIC_POLL_S = 0.5
 #: How a wait ended by a certain fault of the chain starts its ``ended`` (the fault's words follow).
 CHAIN_FAULT = "chain fault: "
+#: Longest wait of one poll for the next message, in seconds: how soon ``close`` is seen. A poll returns as soon as
+#: a message is there, so this bounds the idle wait, never a message's stamp.
+POLL_S = 0.2
+#: Most messages taken at once from what the client already holds (a read that does not wait): every one of them
+#: arrived before the call, and the stamp is taken at its return.
+DRAIN_MAX = 100
+
+
+def arrivals(consumer: Any, stop: threading.Event, clock: Callable[[], float] = time.time,
+             poll_s: float = POLL_S, drain_max: int = DRAIN_MAX) -> Iterator[tuple[Any, float]]:
+    """Each record the consumer hands over, with its arrival time on ``clock``, until ``stop`` is set.
+
+    One ``poll(poll_s)`` waits for the next record and returns as soon as one is there; then the records already
+    in the client's queue are taken without waiting (``consume(drain_max, timeout=0)``), until none is left. Every
+    record is stamped at the return of the call that handed it over, so a record waits for no other before its stamp;
+    taking the queued ones in small groups keeps the cost per record close to a batch read's
+    (``bench/e2e_stamp_cost.py`` measures both). Records carrying an error (the partition EOF events the reader's
+    settings turn off, a broker error) are skipped: the watch counts only what arrived.
+
+    :param consumer: a confluent-kafka Consumer, assigned (:class:`mm2_smoke.run_reader.PartitionReader`).
+    :param stop: ends the iteration (seen within ``poll_s``).
+    :param clock: the arrival clock, in seconds since the epoch (the producer's acknowledgements use the same).
+    :param poll_s: longest wait of one poll, in seconds.
+    :param drain_max: most records taken in one call that does not wait.
+    """
+    while not stop.is_set():
+        msg = consumer.poll(poll_s)
+        at = clock()
+        if msg is None:
+            continue
+        if msg.error() is None:
+            yield msg, at
+        while not stop.is_set():
+            queued = consumer.consume(num_messages=drain_max, timeout=0)
+            at = clock()
+            if not queued:
+                break
+            for msg in queued:
+                if msg.error() is None:
+                    yield msg, at
 
 
 @dataclass(frozen=True)
@@ -129,14 +174,13 @@ class Watch:
                 self._stop.wait(TOPIC_POLL_S)
             else:
                 return
-            reader = PartitionReader(consumer, [(self.topic, p) for p in meta.partitions], start, stop=self._stop)
+            # The reader assigns the partitions at ``start``; the records are read one by one (:func:`arrivals`).
+            PartitionReader(consumer, [(self.topic, p) for p in meta.partitions], start, stop=self._stop)
             self._ready.set()
-            for batch in reader.batches():
-                now = time.time()
-                for msg in batch.messages:
-                    tag = decode(msg.value())
-                    if tag is not None and tag.run_id == self.run_tag:
-                        self.arrived(tag.seq, now)
+            for msg, at in arrivals(consumer, self._stop):
+                tag = decode(msg.value())
+                if tag is not None and tag.run_id == self.run_tag:
+                    self.arrived(tag.seq, at)
         except Exception as exc:  # noqa: BLE001 - the watch is a measurement: its failure is reported, not raised
             self.error = f"{type(exc).__name__}: {exc}"
             self._ready.set()
@@ -201,20 +245,60 @@ DISAGREE_FACTOR = 4.0
 DISAGREE_MIN_MS = 50.0
 
 
-def compare(result: Result | None, mm2_avg_ms: float | None, mm2_max_ms: float | None) -> str | None:
+def compare(result: Result | None, mm2_avg_ms: float | None, mm2_max_ms: float | None,
+            other_host: bool | None = None) -> str | None:
     """A note when MirrorMaker's ``replication-latency-ms`` and the one-clock latency disagree by more than
-    :data:`DISAGREE_FACTOR` (None when they agree, or when either is missing)."""
+    :data:`DISAGREE_FACTOR` (None when they agree, or when either is missing).
+
+    :param other_host: MirrorMaker runs on another host than this worker (:func:`on_other_host`): only then is clock
+        skew named as a cause; on one host it is ruled out; None (not known) says on which condition it would count.
+    """
     if result is None or result.p50 is None or mm2_avg_ms is None:
         return None
     low, high = sorted((float(result.p50), float(mm2_avg_ms)))
     if high - low < DISAGREE_MIN_MS or high <= DISAGREE_FACTOR * max(low, 1.0):
         return None
     which = "higher" if mm2_avg_ms > result.p50 else "lower"
+    if other_host:
+        clocks = ("MirrorMaker runs on another host than this worker: the skew between the two hosts' clocks goes "
+                  "into its figure")
+    elif other_host is None:
+        clocks = "clock skew would go into its figure only if MirrorMaker runs on another host than this worker"
+    else:
+        clocks = "MirrorMaker runs on this worker's host: one clock, so no clock skew is in its figure"
     return (f"MirrorMaker's replication latency (avg {mm2_avg_ms:g} ms, max {mm2_max_ms if mm2_max_ms is not None else 'n/a'} "
             f"ms) is {which} than this run's one-clock end-to-end latency (p50 {result.p50} ms, max {result.max} ms) "
-            f"by more than {DISAGREE_FACTOR:g}x: MirrorMaker computes it on its own host's clock against the source "
-            "record's timestamp (clock skew goes into it) and averages a 60 s window of other traffic; the one-clock "
-            "figure times this run's messages only")
+            f"by more than {DISAGREE_FACTOR:g}x: MirrorMaker computes it against the source record's timestamp and "
+            "averages a 60 s window of other traffic (a backlog replayed after a pause counts in it); the one-clock "
+            f"figure times this run's messages only; {clocks}")
+
+
+def on_other_host(host: str | None) -> bool | None:
+    """Whether ``host`` (MirrorMaker's: the Connect worker's address from its REST connection) is another host than
+    this one: False for a loopback address or a name of this host (or one resolving to them), True for any other
+    address, None when it is not known (no host, or a name that does not resolve).
+
+    The run's records are stamped by its producer on this host's clock (CreateTime), and MirrorMaker reads its
+    latency on its own: the two clocks differ only when the hosts do.
+    """
+    import ipaddress
+    import socket
+
+    if not host:
+        return None
+    host = host.strip("[]").lower()
+    here = {"localhost", socket.gethostname().lower(), socket.gethostname().lower().split(".")[0]}
+    if host in here:
+        return False
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return None
+    try:
+        local = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    except (OSError, UnicodeError):
+        local = set()
+    return not all(ipaddress.ip_address(a.split("%")[0]).is_loopback or a in local for a in addresses)
 
 
 def not_watched(why: str) -> Result:
