@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,6 +96,36 @@ def dags_test(env: dict[str, str], conf: dict | None = None, timeout_s: float = 
     return DagRunResult(done.returncode, seconds, done.stdout + done.stderr, report, path)
 
 
+#: How Airflow refuses a run conf that a Param's schema does not accept (``airflow.sdk.definitions.param``); the
+#: schema's dump (jsonschema's words) follows on the next lines.
+_AIRFLOW_PARAM_ERROR = re.compile(r"Invalid input for param (\S+): (.+)")
+
+
+def param_error(output: str, report: Mapping | None) -> str:
+    """The one clear Param error of a run, to print last ('' when the Params were valid).
+
+    :param output: what ``airflow dags test`` printed: Airflow's own refusal of the run conf (no report then) is
+        ``Invalid input for param <name>: <why>``, buried in a traceback and the schema's dump; its first line is kept.
+    :param report: the run's JSON report: the pre-flight's refusal is its ``settings`` check (UNKNOWN, its reason
+        naming the Param and the fix).
+    """
+    for check in (report or {}).get("checks") or []:
+        if check.get("name") == "settings" and check.get("status") != "GO":
+            return str(check.get("reason") or check.get("evidence") or "invalid Param")
+    found = _AIRFLOW_PARAM_ERROR.findall(output)
+    if found:
+        name, why = found[-1]
+        return f"invalid Param: {name}: {why.strip()} (Airflow refused the run conf: see the Param's rule in the DAG)"
+    return ""
+
+
+def _last_words(error: str) -> None:
+    """Print ``error`` as the output's last line (stdout flushed first, so it stays last when both go to one place)."""
+    if error:
+        sys.stdout.flush()
+        print(f"error: {error}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mm2_stack.airflow_run",
@@ -120,15 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    error = param_error(result.output, result.report)
     if result.report is None:
         print(result.output[-4000:])
+        sys.stdout.flush()
         print(f"error: the DAG run wrote no report (airflow exited {result.returncode})", file=sys.stderr)
+        _last_words(error)
         return 2
     md = result.report_path.with_suffix(".md") if result.report_path else None
     if md and md.exists():
         print(md.read_text())
     print(f"verdict: {result.report['verdict']} in {result.seconds:.1f} s (trigger -> checklist, incl. Airflow start)")
     print(f"report: {result.report_path} and {md}")
+    _last_words(error)  # the one thing to fix, after the checklist it is a row of
     return 0 if result.report["verdict"] == "GO" else 1
 
 

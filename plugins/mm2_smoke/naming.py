@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mm2_smoke.errors import TopicNameError
+from mm2_smoke.errors import SettingsError, TopicNameError
 
 __all__ = ["DEFAULT_SEPARATOR", "DEFAULT_SOURCE_ALIAS", "DEFAULT_TARGET_ALIAS", "DEFAULT_TOPIC_PREFIX",
-           "LEGAL_TOPIC_PATTERN", "TopicNameError", "TopicNaming"]
+           "LEGAL_TOPIC_PATTERN", "MAX_TOPIC_NAME_LENGTH", "TopicNameError", "TopicNaming", "check_topic_name_length",
+           "longest_topic_name"]
 
 DEFAULT_TOPIC_PREFIX = "test-prometheus"
 DEFAULT_SOURCE_ALIAS = "source"
@@ -32,6 +33,40 @@ def remote_topic_name(policy: str, source_alias: str, separator: str, topic: str
 #: Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-].
 LEGAL_TOPIC_PATTERN = "^[a-zA-Z0-9._-]{1,249}$"
 _LEGAL_TOPIC = re.compile(LEGAL_TOPIC_PATTERN)
+#: Kafka's longest topic name (``Topic.MAX_NAME_LENGTH``).
+MAX_TOPIC_NAME_LENGTH = 249
+#: The highest test topic index (:meth:`TopicNaming.source_topic`): its name is the longest.
+_LAST_TOPIC_INDEX = 99
+
+
+def longest_topic_name(prefix: str, source_alias: str = DEFAULT_SOURCE_ALIAS, separator: str = DEFAULT_SEPARATOR,
+                       policy: str = DEFAULT_POLICY) -> str:
+    """The longest topic name the smoke test uses with these Params: the remote name of the last test topic,
+    ``<source alias><separator><prefix>.generated-data-99.json`` (``identity``: the source topic's own name; any
+    other policy, ``auto`` included, as the default one, whose names are the longer)."""
+    return remote_topic_name(policy, source_alias, separator, f"{prefix}.generated-data-{_LAST_TOPIC_INDEX:02d}.json")
+
+
+def check_topic_name_length(prefix: str, source_alias: str = DEFAULT_SOURCE_ALIAS,
+                            separator: str = DEFAULT_SEPARATOR, policy: str = DEFAULT_POLICY) -> None:
+    """Refuse a ``topic_prefix`` whose topic names would exceed Kafka's :data:`MAX_TOPIC_NAME_LENGTH` characters:
+    the topic cannot be created, or MM2 cannot create its remote topic and the run would wait for nothing. Pure;
+    the Params' validation calls it with the run's ``topic_prefix``, ``source_alias``, ``replication_separator`` and
+    ``replication_policy``.
+
+    :raises SettingsError: naming ``topic_prefix`` (``field``), the name that is too long and the fix (the longest
+        prefix these aliases allow, or the ``source_alias`` to shorten when no prefix fits).
+    """
+    name = longest_topic_name(prefix, source_alias, separator, policy)
+    over = len(name) - MAX_TOPIC_NAME_LENGTH
+    if over <= 0:
+        return
+    room = len(prefix) - over
+    fix = (f"shorten {{name}} to at most {room} characters" if room >= 1 else
+           "shorten source_alias or replication_separator: with them no prefix fits")
+    raise SettingsError("{name}={prefix!r} ({length} characters) makes the topic name {topic} {total} characters "
+                        f"long, over Kafka's {MAX_TOPIC_NAME_LENGTH}: {fix}", {"name": "topic_prefix"},
+                        prefix=prefix, length=len(prefix), topic=name, total=len(name))
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,25 @@ def test_auto_without_the_config_reads_as_the_default_policy_with_the_separator_
 def test_an_explicit_policy_param_names_the_remote_topic() -> None:
     assert SmokeSettings(replication_policy="identity").remote_topic == "test-prometheus.generated-data-01.json"
     assert SmokeSettings(replication_policy="default").remote_topic == "source.test-prometheus.generated-data-01.json"
+
+
+def test_a_prefix_whose_longest_remote_topic_name_exceeds_kafkas_249_characters_is_a_param_error() -> None:
+    from mm2_smoke.errors import SettingsError
+    from mm2_smoke.naming import MAX_TOPIC_NAME_LENGTH, check_topic_name_length, longest_topic_name
+
+    assert longest_topic_name("p", "source", ".") == "source.p.generated-data-99.json"
+    assert longest_topic_name("p", "source", ".", "identity") == "p.generated-data-99.json"
+    fixed = len("source." + ".generated-data-99.json")
+    fits = "x" * (MAX_TOPIC_NAME_LENGTH - fixed)
+    check_topic_name_length(fits)  # exactly 249: accepted
+    assert len(longest_topic_name(fits)) == MAX_TOPIC_NAME_LENGTH
+    with pytest.raises(SettingsError) as refused:
+        check_topic_name_length(fits + "x")
+    assert refused.value.field == "topic_prefix"
+    assert str(refused.value).startswith("topic_prefix='x")
+    assert "250 characters long, over Kafka's 249" in str(refused.value)
+    assert f"shorten topic_prefix to at most {len(fits)} characters" in str(refused.value)
+    check_topic_name_length(fits + "x" * len("source."), policy="identity")  # identity: no alias in the name
+    check_topic_name_length(fits[:-4], source_alias="paris", separator="_", policy="auto")
+    with pytest.raises(SettingsError, match="shorten source_alias or replication_separator"):
+        check_topic_name_length("p", source_alias="a" * 240)
