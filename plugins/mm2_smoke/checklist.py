@@ -12,7 +12,7 @@ Airflow's task context is taken as a plain mapping (``ti``, ``params``, ``dag_ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,9 +115,9 @@ def baseline(latency: LatencyResult | None, checks: list[Check], produced: Produ
     return out
 
 
-def e2e_notes(produced: ProduceResultDict | None, base: dict[str, Any]) -> list[str]:
+def e2e_notes(produced: ProduceResultDict | None, base: dict[str, Any], other_host: bool | None = None) -> list[str]:
     """The one-clock watch's notes: how its wait ended when it did not see every message, and a disagreement with
-    MirrorMaker's own latency metric."""
+    MirrorMaker's own latency metric (clock skew named only when MirrorMaker runs on another host: ``other_host``)."""
     from mm2_smoke.e2e import Result, compare
 
     if not produced:
@@ -128,7 +128,7 @@ def e2e_notes(produced: ProduceResultDict | None, base: dict[str, Any]) -> list[
         return created
     notes = created + ([] if result.complete else [f"end-to-end watch: {result.count} message(s) timed; its wait "
                                                    f"ended: {result.ended}"])
-    disagreement = compare(result, base.get("latency_avg_ms"), base.get("latency_max_ms"))
+    disagreement = compare(result, base.get("latency_avg_ms"), base.get("latency_max_ms"), other_host)
     return notes + ([disagreement] if disagreement else [])
 
 
@@ -143,7 +143,8 @@ def _flow_report(context: Any, pre: list[Check], settings: SmokeSettings, prefli
                                    pulled[layout.LATENCY], pulled[layout.COUNT], not_run=stopped)
     checks = pre + flight_checks + checks
     base = baseline(pulled[layout.LATENCY], checks, pulled[layout.PRODUCE])
-    notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base)
+    notes = flight_notes + notes + e2e_notes(pulled[layout.PRODUCE], base, _other_host(settings)
+                                             if pulled[layout.PRODUCE] else None)
     dag_run = context["dag_run"]
     return build_report(
         dag_id=context["dag"].dag_id, run_id=context["run_id"],
@@ -152,6 +153,14 @@ def _flow_report(context: Any, pre: list[Check], settings: SmokeSettings, prefli
         baseline=base, replication=pulled[layout.REPLICATION], settings=settings.to_dict(),
         notes=notes_first + notes, tls=tls, preflight=preflight,
     )
+
+
+def _other_host(settings: SmokeSettings) -> bool | None:
+    """Whether MirrorMaker runs on another host than this worker (None: not known)."""
+    from mm2_smoke.e2e import on_other_host
+    from mm2_smoke.hooks import mm2_host
+
+    return on_other_host(mm2_host(settings))
 
 
 def flow_results(ti: Any, outcomes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[Any, Any]]]:
@@ -187,6 +196,8 @@ def fill(context: Any) -> SmokeReport:
         name = f"{settings.source_alias}->{settings.target_alias}"
         report = combine(pre, [(name, _flow_report(context, pre, settings, preflight, dict.fromkeys(STEP_TASKS),
                                                      warnings, tls))])
+        report["counts"]["produced"] = 0  # the steps come after the pre-flight, which failed: nothing was produced
+        report["flows"][0]["counts"] = report["counts"]
     else:
         results = flow_results(ti, outcomes)
         single = len(results) == 1
@@ -209,6 +220,45 @@ def baseline_event(report: SmokeReport) -> dict[str, Any]:
             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
 
 
+def proven_verdicts(report: SmokeReport) -> SmokeReport:
+    """The verdict follows proof: a run (and each flow) that could not measure (UNKNOWN) while its diagnoses prove a
+    fault of the chain is NOGO, the report's notes saying why (:func:`mm2_smoke.diagnosis.base.verdict_from_proof`)."""
+    from mm2_smoke.diagnosis.base import verdict_from_proof
+
+    blocks = []
+    for block in report.get("flows") or []:
+        verdict, _why = verdict_from_proof(block["verdict"], block.get("diagnoses") or [])
+        blocks.append({**block, "verdict": verdict})
+    verdict, why = verdict_from_proof(report["verdict"], report.get("diagnoses") or [])
+    out: SmokeReport = {**report, "verdict": verdict, "notes": [*report["notes"], *([why] if why else [])]}
+    if blocks:
+        out["flows"] = blocks
+    return out
+
+
+def loop_diagnoses(checks: Sequence[dict[str, Any]]) -> list[Any]:
+    """A replication loop the pre-flight proved from the flow graph (its ``replication_loop`` row): the cause itself,
+    first (the connectors' policies are the evidence; nothing produced is needed to prove it)."""
+    from mm2_smoke.diagnosis.base import CONNECTOR, MISCONFIGURATION, Diagnosis
+
+    return [Diagnosis(METRICS_SYMPTOM, "replication_loop", c["reason"].split(", whose", 1)[0], c["reason"], "exclude the replicated topics from the reverse flow (topics.exclude) or use the "
+                      "default replication policy (alias-prefixed names), then rerun", 97, CONNECTOR, MISCONFIGURATION)
+            for c in checks if c["name"] == "replication_loop" and c["status"] == Status.NOGO.value][:1]
+
+
+#: The symptom a diagnosis found without a diagnostic task is filed under.
+METRICS_SYMPTOM = registry.Symptom.METRICS_UNAVAILABLE.value
+
+
+def _proven_first(ranked: list[Any]) -> list[Any]:
+    """Ranked diagnoses without "no cause found" rows once one of them proves a cause (they would contradict it)."""
+    from mm2_smoke.diagnosis.base import NO_CAUSE_FOUND
+
+    if any(d.certain for d in ranked):
+        return [d for d in ranked if d.cause_id != NO_CAUSE_FOUND]
+    return ranked
+
+
 def rank_by_flow(report: SmokeReport, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The diagnoses ranked (most likely cause first) within each flow, flows in the report's order, each naming its
     flow (``flow``); the Params' own problems first. A one-flow run ranks them as one list."""
@@ -221,16 +271,17 @@ def rank_by_flow(report: SmokeReport, found: list[dict[str, Any]]) -> list[dict[
                                                                               if k != "flow"}))
     setup = setup_diagnoses(report["checks"])
     if len(blocks) <= 1:
+        setup += loop_diagnoses(report["checks"])
         name = blocks[0]["flow"] if blocks else ""
         everything = [x for group in by_flow.values() for x in group]
         return [{**d.to_dict(), **({"flow": name} if name else {})}
-                for d in honest(rank([*setup, *everything]), report["checks"])]
+                for d in _proven_first(honest(rank([*setup, *everything]), report["checks"]))]
     out = [d.to_dict() for d in setup]
     for block in blocks:
         if block["verdict"] == "GO":
             continue
-        out += [{**d.to_dict(), "flow": block["flow"]}
-                for d in honest(rank(by_flow.get(block["flow"], [])), block["checks"])]
+        mine = [*loop_diagnoses(block["checks"]), *by_flow.get(block["flow"], [])]
+        out += [{**d.to_dict(), "flow": block["flow"]} for d in _proven_first(honest(rank(mine), block["checks"]))]
     return out
 
 
@@ -249,7 +300,7 @@ def conclude_nogo(report: SmokeReport, found: list[dict[str, Any]], finished_at_
 
     ranked = rank_by_flow(report, found)
     seconds = finished_at_s - datetime.fromisoformat(report["finished_at"]).timestamp()
-    report = with_flow_diagnoses(with_diagnoses(report, ranked, seconds), ranked)
+    report = proven_verdicts(with_flow_diagnoses(with_diagnoses(report, ranked, seconds), ranked))
     if push is not None:
         push(report)
     write_report(report)

@@ -130,8 +130,9 @@ def parse_name(text: str) -> tuple[str, str]:
     """
     m = _FLOW_NAME.match(text)
     if not m or m.group(1) == m.group(2):
-        raise SettingsError(f"flows: {text!r} is not a flow: name each as '<source alias>-><target alias>' with two "
-                            "different aliases (e.g. 'A->B'), or use 'auto' for every flow of the chain")
+        raise SettingsError("{name}: {text!r} is not a flow: name each as '<source alias>-><target alias>' with two "
+                            "different aliases (e.g. 'A->B'), or use 'auto' for every flow of the chain",
+                            {"name": "flows"}, text=text)
     return m.group(1), m.group(2)
 
 
@@ -159,9 +160,9 @@ def select(found: Sequence[Flow], wanted: str | Sequence[str]) -> list[Flow]:
         wanted = [w for w in wanted.split(",") if w.strip()] if wanted.strip() != AUTO else []
     if not wanted:
         if not found:
-            raise SettingsError("flows=auto found no flow: no MirrorSourceConnector with source.cluster.alias and "
+            raise SettingsError("{name}=auto found no flow: no MirrorSourceConnector with source.cluster.alias and "
                                 "target.cluster.alias answered in Connect REST; name the flows (e.g. 'A->B') or fix "
-                                "the connection to Connect REST")
+                                "the connection to Connect REST", {"name": "flows"})
         return list(found)
     by_name = {f.name: f for f in found}
     out = []
@@ -169,8 +170,9 @@ def select(found: Sequence[Flow], wanted: str | Sequence[str]) -> list[Flow]:
         name = FLOW_ARROW.join(parse_name(w))
         if name not in by_name:
             carried = ", ".join(by_name) or "none"
-            raise SettingsError(f"flows: {name!r} is not a flow of this chain (it carries: {carried}): fix the flows "
-                                "Param or the MirrorSourceConnector's source/target aliases")
+            raise SettingsError("{name}: {flow!r} is not a flow of this chain (it carries: {carried}): fix the {name} "
+                                "Param or the MirrorSourceConnector's source/target aliases", {"name": "flows"},
+                                flow=name, carried=carried)
         if by_name[name] not in out:
             out.append(by_name[name])
     return out
@@ -185,9 +187,10 @@ def with_connections(flows: Iterable[Flow], connections: Mapping[str, str]) -> l
     for f in flows:
         missing = [a for a in (f.source, f.target) if not connections.get(a)]
         if missing:
-            raise SettingsError(f"cluster_connections: no Airflow connection for cluster alias(es) "
-                                f"{', '.join(map(repr, missing))} of flow {f.name}: map each alias to a Kafka "
-                                "connection id, e.g. {\"A\": \"kafka_a\", \"B\": \"kafka_b\"}")
+            raise SettingsError("{name}: no Airflow connection for cluster alias(es) {aliases} of flow {flow}: map "
+                                "each alias to a Kafka connection id, e.g. {example}", {"name": "cluster_connections"},
+                                aliases=", ".join(map(repr, missing)), flow=f.name,
+                                example='{"A": "kafka_a", "B": "kafka_b"}')
         out.append(Flow(f.source, f.target, f.policy, f.connector, f.topics, f.topics_exclude,
                         connections[f.source], connections[f.target]))
     return out

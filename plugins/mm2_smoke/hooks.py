@@ -246,3 +246,19 @@ class SmokeKafkaHook(KafkaBaseHook):
         from confluent_kafka import Consumer
 
         return Consumer({**self.client_config(), **overrides})
+
+
+def mm2_host(settings: Any) -> str | None:
+    """MirrorMaker's host as far as the run knows it: the Connect worker's, from the ``kafka_connect`` connection (None
+    in dedicated mode, or when the connection cannot be read): whether clock skew can enter its latency."""
+    from airflow.sdk import BaseHook
+
+    from mm2_smoke import dag_layout as ids
+
+    mode = settings.get("mm2_mode", "connect") if isinstance(settings, dict) else settings.mm2_mode
+    if mode != "connect":
+        return None
+    try:
+        return BaseHook.get_connection(ids.CONNECT_CONN).host or None
+    except Exception:  # noqa: BLE001 - a note's wording is never a reason to fail the checklist
+        return None

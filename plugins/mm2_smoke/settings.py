@@ -23,6 +23,7 @@ from mm2_smoke.naming import (
     IDENTITY_POLICY,
     LEGAL_TOPIC_PATTERN,
     TopicNaming,
+    check_topic_name_length,
 )
 
 __all__ = ["SETTINGS", "Setting", "SettingsError", "SmokeSettings", "check_value", "cluster_connections",
@@ -301,6 +302,8 @@ def from_params(params: dict[str, Any]) -> SmokeSettings:
     values = {name: check_value(setting, params[name]) for name, setting in _BY_NAME.items() if name in params}
     settings = SmokeSettings(**values)
     cluster_connections(settings)  # refuses JSON that is not an alias -> connection id object
+    check_topic_name_length(settings.topic_prefix, settings.source_alias, settings.replication_separator,
+                            settings.replication_policy)
     if settings.latency_avg_max_ms > settings.latency_max_max_ms:
         raise SettingsError("{name}={avg:g} is above latency_max_max_ms={max:g}: the average threshold must not "
                             "exceed the max threshold", {"name": "latency_avg_max_ms"},
@@ -332,9 +335,9 @@ def cluster_connections(settings: SmokeSettings) -> dict[str, str]:
 
 
 def connection_for(settings: SmokeSettings, alias: str) -> str:
-    """The Airflow connection of cluster ``alias``: the ``cluster_connections`` Param's, else (``auto``, or an alias
-    it does not name) ``kafka_source`` for ``source_alias``, ``kafka_target`` for ``target_alias``, ``kafka_<alias>``
-    for any other ('' when the Param maps aliases and not this one)."""
+    """The Airflow connection of cluster ``alias``: the ``cluster_connections`` Param's mapping when it is one ('' for
+    an alias it does not map: refused by the pre-flight); with ``auto``, ``kafka_source`` for ``source_alias``,
+    ``kafka_target`` for ``target_alias``, ``kafka_<alias>`` for any other."""
     mapping = cluster_connections(settings)
     if mapping:
         return mapping.get(alias, "")

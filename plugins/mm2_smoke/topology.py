@@ -71,8 +71,8 @@ def params_flow(s: SmokeSettings) -> Flow:
 
 
 def chain_flows(connect: Any) -> list[Flow] | None:
-    """The flows of the MirrorSourceConnectors Connect REST shows (``GET /connectors?expand=info``); None when it
-    cannot say (not reachable, dedicated mode, an answer that is not the connectors' map)."""
+    """The flows of the MirrorSourceConnectors Connect REST shows (``GET /connectors?expand=info``; [] when it shows
+    none); None when it cannot say (not reachable, an answer that is not the connectors' map)."""
     if connect is None:
         return None
     answer = connect.get_json("connectors", {"expand": "info"})
@@ -80,7 +80,7 @@ def chain_flows(connect: Any) -> list[Flow] | None:
         return None
     configs = {name: ((entry or {}).get("info") or {}).get("config") or {}
                for name, entry in answer.body.items() if isinstance(entry, dict)}
-    return from_connector_configs(configs) or None
+    return from_connector_configs(configs)
 
 
 def _named(s: SmokeSettings) -> list[str]:
@@ -95,6 +95,8 @@ def plan(s: SmokeSettings, connect: Any, topic: str) -> Plan:
         naming the Param and the fix.
     """
     found = chain_flows(connect) if s.mm2_mode == "connect" else None
+    listed = found is not None
+    found = found or None
     if found is None:
         base = params_flow(s)
         named = _named(s)
@@ -103,7 +105,8 @@ def plan(s: SmokeSettings, connect: Any, topic: str) -> Plan:
                      for a, b in map(parse_name, named)]
         else:
             found = [base]
-        where = "Params" if s.mm2_mode == "dedicated" else "Params (Connect REST could not list the connectors)"
+        where = ("Params" if s.mm2_mode == "dedicated" else "Params (Connect REST shows no MirrorSourceConnector)"
+                 if listed else "Params (Connect REST could not list the connectors)")
     else:
         where = "Connect REST"
     chosen = select(found, s.flows)
@@ -140,7 +143,7 @@ def flow_settings(s: SmokeSettings, flow: Flow, multi: bool) -> dict[str, Any]:
     are its own)."""
     regex = s.connector_regex
     if multi and regex == DEFAULT_CONNECTOR_REGEX and flow.connector:
-        regex = f".*{flow.connector}.*"
+        regex = connector_selector(flow.connector)
     policy = s.replication_policy
     if policy != AUTO:
         policy = flow.policy.kind
@@ -148,6 +151,14 @@ def flow_settings(s: SmokeSettings, flow: Flow, multi: bool) -> dict[str, Any]:
                        replication_policy=policy,
                        replication_separator=flow.policy.separator or s.replication_separator)
     return {**resolved.to_dict(), **flow_keys(flow, multi)}
+
+
+def connector_selector(connector: str) -> str:
+    """The ``connector`` label selector of exactly one connector: its name (regex-escaped; PromQL anchors it), with or
+    without the quotes some exporter rules keep (Strimzi's)."""
+    import re
+
+    return f'"?{re.escape(connector)}"?'
 
 
 def flow_keys(flow: Flow, multi: bool) -> dict[str, Any]:
@@ -200,6 +211,8 @@ def run_flows(prom: Any, s: SmokeSettings, plan_: Plan, connect: Any, kafka: Any
         outcome = run(prom, settings, connect, kafka(flow.source_conn), kafka(flow.target_conn))
         findings = with_topology(outcome.findings, plan_, flow)
         status, proceed = decide(s.preflight_mode, findings)
+        if flow.name in plan_.looping:  # whatever the mode: records produced into the loop would circle forever
+            status, proceed = "NOGO", False
         report = {**outcome.report(), "status": status, "findings": [finding_dict(f) for f in findings]}
         resolved = {**outcome.settings, **flow_keys(flow, multi)}
         out.append(FlowOutcome(flow.name, resolved, report, proceed))
