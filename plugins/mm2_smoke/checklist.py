@@ -216,8 +216,12 @@ def fill(context: Any) -> SmokeReport:
 
 def baseline_event(report: SmokeReport) -> dict[str, Any]:
     """The extra of the GO run's Asset event: the run id, the verdict and the baseline's values."""
-    return {"run_id": report["run_id"], "verdict": "GO",
-            **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
+    extra = {"run_id": report["run_id"], "verdict": "GO",
+             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
+    blocks = report.get("flows") or []
+    if len(blocks) > 1:  # each flow's own baseline (the top level's is the first flow's)
+        extra["flows"] = {b["flow"]: {k: v for k, v in b["baseline"].items() if k != "lag_window"} for b in blocks}
+    return extra
 
 
 def proven_verdicts(report: SmokeReport) -> SmokeReport:

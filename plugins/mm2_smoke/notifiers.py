@@ -40,7 +40,7 @@ def deadline_payload(context: dict[str, Any]) -> dict[str, Any]:
             f"{f', deadline_minutes={minutes}' if minutes is not None else ''})\n{url}")
     return {"text": text, "verdict": "LATE", "kind": "deadline", "dag_id": dag_id, "run_id": run_id,
             "state": dag_run.get("state"), "queued_at": dag_run.get("queued_at"), "deadline": str(deadline),
-            "failed_checks": [], "diagnoses": [], "url": url, "airflow_url": run_url(dag_id, run_id), "report": None}
+            "failed_checks": [], "diagnoses": [], "flows": [], "url": url, "airflow_url": run_url(dag_id, run_id), "report": None}
 
 
 def deadline_applies(context: dict[str, Any]) -> bool:
@@ -77,7 +77,14 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
     diagnoses = report.get("diagnoses", []) if report else []
     reason = context.get("reason") or ""
     url = view_url(dag_id, run_id)
+    flows = [{"flow": b["flow"], "verdict": b["verdict"], "counts": {k: b["counts"].get(k) for k in
+                                                                     ("delivered", "received", "missing", "duplicates")},
+              "first_cause": next((d.get("cause") for d in b.get("diagnoses") or []), None)}
+             for b in (report.get("flows") or [] if report else [])]
     lines = [f"MM2 smoke test {verdict}: {dag_id} run {run_id}"]
+    if len(flows) > 1:
+        lines += [f"- flow {f['flow']}: {f['verdict']}" + (f" ({f['first_cause']})" if f["first_cause"] else "")
+                  for f in flows]
     lines += [f"- {c['step']} {c['name']}: {c['status']} ({c['reason'] or c['value']})" for c in failed[:10]]
     if not report:
         lines.append(f"- no report was written ({reason or 'the run failed before its checklist'})")
@@ -89,6 +96,7 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
         "run_id": run_id,
         "failed_checks": failed,
         "diagnoses": diagnoses,
+        "flows": flows,
         "url": url,
         "airflow_url": run_url(dag_id, run_id),
         "report": str(path) if report else None,

@@ -84,9 +84,23 @@ def run_body(report: dict[str, Any], *, prefix: str, airflow_run_url: str, json_
            f'<a href="{_e(json_url)}">JSON</a></nav>',
            f"<h1>Checklist Phase 1 &mdash; {_e(run_id)}</h1>",
            '<table id="checklist"><tr><th>Étape</th><th>Résultat</th><th>Notes</th></tr>']
-    for step, status, notes in checklist_rows(report):
-        out.append(f'<tr data-step="{_e(step)}"><td>{_e(step)}</td><td>{_st(status)}</td><td>{_e(notes)}</td></tr>')
-    out.append("</table>")
+    blocks = report.get("flows") or []
+    if len(blocks) > 1:  # one checklist per flow
+        out.pop()
+        for block in blocks:
+            out.append(f'<h2 data-flow="{_e(block["flow"])}">Flow {_e(block["flow"])} {_st(block["verdict"])} '
+                       f'&mdash; remote topic {_e(block["remote_topic"])}</h2>'
+                       f'<table class="checklist" data-flow="{_e(block["flow"])}"><tr><th>Étape</th><th>Résultat</th>'
+                       "<th>Notes</th></tr>")
+            for step, status, notes in checklist_rows(block):
+                out.append(f'<tr data-step="{_e(step)}"><td>{_e(step)}</td><td>{_st(status)}</td><td>{_e(notes)}</td>'
+                           "</tr>")
+            out.append("</table>")
+    else:
+        for step, status, notes in checklist_rows(report):
+            out.append(f'<tr data-step="{_e(step)}"><td>{_e(step)}</td><td>{_st(status)}</td><td>{_e(notes)}</td>'
+                       "</tr>")
+        out.append("</table>")
     counts = report.get("counts") or {}
     names = ("produced", "delivered", "received", "missing", "duplicates", "foreign")
     out.append('<h2>Counts</h2><table id="counts" class="counts"><tr>'
@@ -198,18 +212,21 @@ def dag_body(dag_id: str, rows: list[HistoryRow], trends: list[Trend], *, prefix
              json_url: str) -> str:
     """The body of a DAG's view: the trend charts of the baseline, then the history of runs (newest first)."""
     counts = {v: sum(1 for r in rows if r.verdict == v) for v in ("GO", "NOGO", "UNKNOWN")}
+    any_flows = len({r.flow for r in rows if r.flow}) > 1
     out = [f"<h1>MM2 smoke test &mdash; {_e(dag_id)}</h1>",
            f'<nav><a href="{_e(airflow_dag_url)}" target="_top">The DAG in Airflow</a><a href="{_e(json_url)}">JSON</a>'
-           f'</nav><p id="summary">{len(rows)} runs: ' + ", ".join(f"{_st(v)} {n}" for v, n in counts.items())
+           f'</nav><p id="summary">{len(rows)} {"rows (a run of several flows has one per flow)" if any_flows else "runs"}: '
+           + ", ".join(f"{_st(v)} {n}" for v, n in counts.items())
            + f", no verdict {len(rows) - sum(counts.values())}</p>",
            '<h2>Baseline trends (dashed red: the runbook\'s GO threshold)</h2><div class="charts">',
            *(trend_svg(t) for t in trends), "</div>",
-           '<h2>History</h2><table id="history"><tr><th>run</th><th>state</th><th>verdict</th><th>time to verdict</th>'
-           "<th>queued</th><th>first failed check</th><th>most likely cause</th></tr>"]
+           '<h2>History</h2><table id="history"><tr><th>run</th><th>flow</th><th>state</th><th>verdict</th>'
+           "<th>time to verdict</th><th>queued</th><th>first failed check</th><th>most likely cause</th></tr>"]
     for r in rows:
         href = run_path(prefix, dag_id, r.run.run_id)
-        out.append(f'<tr data-run-id="{_e(r.run.run_id)}" data-verdict="{_e(r.verdict)}"><td><a href="{_e(href)}">'
-                   f"{_e(r.run.run_id)}</a></td><td>{_e(r.run.state)}</td><td>{_st(r.verdict) if r.verdict else '-'}"
+        out.append(f'<tr data-run-id="{_e(r.run.run_id)}" data-flow="{_e(r.flow)}" data-verdict="{_e(r.verdict)}">'
+                   f'<td><a href="{_e(href)}">{_e(r.run.run_id)}</a></td><td>{_e(r.flow or "-")}</td>'
+                   f"<td>{_e(r.run.state)}</td><td>{_st(r.verdict) if r.verdict else '-'}"
                    f"</td><td>{_e(_seconds(r.time_to_verdict_s))}</td><td>{_e(r.run.queued_at)}</td>"
                    f"<td>{_e(r.first_failed)}</td><td>{_e(r.first_cause)}</td></tr>")
     out.append("</table>")

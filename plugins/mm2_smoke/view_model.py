@@ -13,7 +13,7 @@ runs and hands them here; ``view_html`` renders the result).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +115,7 @@ class HistoryRow:
     first_cause: str
     baseline: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    flow: str = ""  # the flow of the row, when the run checked several ('': the run as a whole, one flow)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,12 +148,23 @@ def history_row(run: RunInfo, report: dict[str, Any] | None) -> HistoryRow:
 
 
 def history(runs: list[RunInfo], reports: dict[str, dict[str, Any] | None]) -> list[HistoryRow]:
-    """The DAG's history, newest run first (the order of ``runs``).
+    """The DAG's history, newest run first (the order of ``runs``): one row per run, or one per flow of a run that
+    checked several (``flow``; each from the flow's block of the report).
 
     :param runs: the runs, newest first.
     :param reports: run id -> its report (:func:`run_report`), missing or None when it has none.
     """
-    return [history_row(r, reports.get(r.run_id)) for r in runs]
+    out = []
+    for run in runs:
+        report = reports.get(run.run_id)
+        blocks = (report or {}).get("flows") or []
+        if len(blocks) <= 1:
+            out.append(replace(history_row(run, report), flow=blocks[0]["flow"] if blocks else ""))
+            continue
+        for block in blocks:
+            flow_report = {**report, **block, "failed_checks": [c for c in block["checks"] if c["status"] != "GO"]}
+            out.append(replace(history_row(run, flow_report), flow=block["flow"]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,14 @@ def _number(value: Any) -> float | None:
 def trends(rows: list[HistoryRow]) -> list[Trend]:
     """Every trend metric over ``rows`` (given newest first, returned oldest first): the runs that measured it, with
     their own thresholds. A metric no run measured has no points (the chart says so)."""
+    flows = sorted({r.flow for r in rows if r.flow})
+    if len(flows) > 1:  # a trend per flow
+        return [replace(t, key=f"{t.key}@{flow}", title=f"{t.title} ({flow})")
+                for flow in flows for t in _trends([r for r in rows if r.flow == flow])]
+    return _trends(rows)
+
+
+def _trends(rows: list[HistoryRow]) -> list[Trend]:
     oldest_first = list(reversed(rows))
     out = []
     for key, title, unit, setting in TREND_METRICS:

@@ -99,7 +99,7 @@ def _fault_in_the_wait(api: AirflowApi, conf: dict[str, Any], inject: Callable[[
 
 
 def _trigger_started(server: AirflowServer, run_id: str) -> bool:
-    logs = (server.home / "logs").glob(f"dag_id={server.dag_id}/run_id={run_id}/task_id={SENSOR}/attempt=1.log.trigger.*")
+    logs = (server.home / "logs").glob(f"dag_id={server.dag_id}/run_id={run_id}/task_id={SENSOR}/**/attempt=1.log.trigger.*")
     return any(" starting" in p.read_text(errors="replace") for p in logs)
 
 
@@ -179,7 +179,8 @@ def test_scheduler_killed_mid_run(server: AirflowServer, airflow_api: AirflowApi
 
 
 def _attempt_log(server: AirflowServer, run_id: str, task_id: str, attempt: int) -> Path | None:
-    found = list((server.home / "logs").glob(f"dag_id={server.dag_id}/run_id={run_id}/task_id={task_id}/"
+    # A mapped task's (the steps, mapped over the flows) logs are in map_index=<i>/ under its task's folder.
+    found = list((server.home / "logs").glob(f"dag_id={server.dag_id}/run_id={run_id}/task_id={task_id}/**/"
                                              f"attempt={attempt}.log"))
     return found[0] if found else None
 

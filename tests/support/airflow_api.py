@@ -106,15 +106,20 @@ class AirflowApi:
             if not body["task_instances"] or len(out) >= body["total_entries"]:
                 return out
 
-    def task_log(self, run_id: str, task_id: str, try_number: int = 1) -> str:
+    def task_log(self, run_id: str, task_id: str, try_number: int = 1, map_index: int | None = None) -> str:
         """The task's log as text (timestamp, level and ``event`` of each structured line).
 
         :param run_id: the run's id.
         :param task_id: the task's id (``group.task`` in a task group).
         :param try_number: the try, from 1 (default 1).
+        :param map_index: the instance of a mapped task (the steps are mapped over the flows); default: the task's
+            first instance (-1 for a task that is not mapped).
         """
+        if map_index is None:
+            map_index = next((t.get("map_index", -1) for t in self.task_instances(run_id) if t["task_id"] == task_id),
+                             -1)
         body = self.server.api("GET", self._run_path(run_id) + f"/taskInstances/{task_id}/logs/{try_number}",
-                               params={"full_content": "true", "map_index": -1})
+                               params={"full_content": "true", "map_index": map_index})
         lines = []
         for item in body.get("content") or []:
             if isinstance(item, dict):
