@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)/dags
 
-.PHONY: deps venv debs stack-up stack-down stack-status airflow-up airflow-down demo ui test unit lint generate constraints clean bench budget soak test-extended bench-e2e
+.PHONY: deps venv debs stack-up stack-down stack-status airflow-up airflow-down demo ui test unit lint generate constraints clean bench budget soak test-extended bench-e2e bench-topology
 
 # Debian packages: prometheus and victoria-metrics (the stack's metrics stores), docker-compose (checks the compose
 # file; no engine needed), chromium
@@ -71,6 +71,9 @@ clean: stack-down
 
 bench: deps ## the load tools vs Kafka's own tools on the local stack (prints numbers; BENCH_ARGS="--rate-seconds 10")
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+bench-topology: deps ## a healthy run of every flow of a topology vs a one-flow run (ratio; TOPOLOGY_ARGS="--topology fan-in")
+	$(PY) bench/topology_ratio.py $(TOPOLOGY_ARGS)
 
 soak: deps ## an hour of scheduled runs under the real scheduler: verdicts, p50/p95, RSS and growth (SOAK_ARGS="--runs 60"; not in CI)
 	$(PY) bench/soak.py $(SOAK_ARGS)

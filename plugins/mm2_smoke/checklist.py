@@ -196,8 +196,6 @@ def fill(context: Any) -> SmokeReport:
         name = f"{settings.source_alias}->{settings.target_alias}"
         report = combine(pre, [(name, _flow_report(context, pre, settings, preflight, dict.fromkeys(STEP_TASKS),
                                                      warnings, tls))])
-        report["counts"]["produced"] = 0  # the steps come after the pre-flight, which failed: nothing was produced
-        report["flows"][0]["counts"] = report["counts"]
     else:
         results = flow_results(ti, outcomes)
         single = len(results) == 1

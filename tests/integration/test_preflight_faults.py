@@ -32,12 +32,15 @@ CERTAIN = [
     ("scrape-down", "UNKNOWN", dg.METRICS, "scrape target(s) down"),
     ("connect-down", "NOGO", dg.WORKER_DOWN, "does not answer"),
     ("source-topic-deleted", "NOGO", dg.SOURCE_TOPIC, "does not exist on source"),
-    ("mm2-source-unreachable", "UNKNOWN", dg.MM2_CLUSTER_UNREACHABLE, "runs no task"),
-    ("target-frozen", "UNKNOWN", dg.CLUSTER_UNRESPONSIVE, "does not answer"),
+    # The pre-flight could not measure (UNKNOWN), and the diagnosis proves the chain cannot replicate: NOGO.
+    ("mm2-source-unreachable", "NOGO", dg.MM2_CLUSTER_UNREACHABLE, "runs no task"),
+    ("target-frozen", "NOGO", dg.CLUSTER_UNRESPONSIVE, "does not answer"),
 ]
 #: The run's conf for a fault (the others run with the Params' defaults).
 CONF = {"source-topic-deleted": {"test_topic_missing": "fail"}}
 FAST = {"num_messages": 20, "messages_per_second": 200}
+#: What the pre-flight itself found where the verdict differs (the diagnosis then proved a chain fault).
+PREFLIGHT_FOUND = {"mm2-source-unreachable": "UNKNOWN", "target-frozen": "UNKNOWN"}
 
 
 def _verdict_after_trigger_s(report: dict) -> float:
@@ -69,8 +72,12 @@ def test_certain_faults_stop_the_run_before_producing_with_their_cause(live_stac
         r, first = results[fault]
         assert r["verdict"] == verdict, (fault, json.dumps(r["failed_checks"], indent=1))
         assert r["counts"]["produced"] == 0, (fault, r["counts"])
-        assert r["preflight"]["status"] == verdict, (fault, r["preflight"])
-        stopping = [c for c in r["failed_checks"] if c["step"] == "pre" and c["status"] == verdict]
+        # The pre-flight says what it found; the verdict follows the diagnosis' proof (UNKNOWN -> NOGO, a note why).
+        found = PREFLIGHT_FOUND.get(fault, verdict)
+        assert r["preflight"]["status"] == found, (fault, r["preflight"])
+        if found != verdict:
+            assert any(n.startswith("NOGO, not UNKNOWN: the diagnosis proves") for n in r["notes"]), (fault, r["notes"])
+        stopping = [c for c in r["failed_checks"] if c["step"] == "pre" and c["status"] == found]
         assert any(word in c["reason"] for c in stopping), (fault, stopping)
         assert first.get("cause_id") == cause, (fault, json.dumps(r.get("diagnoses"), indent=1))
         not_run = [c for c in r["failed_checks"] if c["step"] in ("1.1", "1.2", "1.3", "1.4")]
