@@ -227,11 +227,14 @@ def proven_verdicts(report: SmokeReport) -> SmokeReport:
     fault of the chain is NOGO, the report's notes saying why (:func:`mm2_smoke.diagnosis.base.verdict_from_proof`)."""
     from mm2_smoke.diagnosis.base import verdict_from_proof
 
+    def plain(found: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:  # a diagnosis without the flow it names
+        return [{k: v for k, v in d.items() if k != "flow"} for d in found]
+
     blocks = []
     for block in report.get("flows") or []:
-        verdict, _why = verdict_from_proof(block["verdict"], block.get("diagnoses") or [])
+        verdict, _why = verdict_from_proof(block["verdict"], plain(block.get("diagnoses") or []))
         blocks.append({**block, "verdict": verdict})
-    verdict, why = verdict_from_proof(report["verdict"], report.get("diagnoses") or [])
+    verdict, why = verdict_from_proof(report["verdict"], plain(report.get("diagnoses") or []))
     out: SmokeReport = {**report, "verdict": verdict, "notes": [*report["notes"], *([why] if why else [])]}
     if blocks:
         out["flows"] = blocks

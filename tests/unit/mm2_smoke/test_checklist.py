@@ -96,3 +96,36 @@ def test_the_nogo_report_keeps_each_symptoms_no_cause_row_and_none_is_a_clean_bi
     for d in written:
         assert "not a clean bill" in d["cause"] and "nothing wrong" not in d["cause"] and "healthy" not in d["evidence"]
         assert "UNKNOWN checks of the run: 1.2 poll_total_increase" in d["evidence"]
+
+
+def test_an_unknown_run_whose_diagnosis_proves_a_chain_fault_ends_nogo_per_flow_and_overall(tmp_path,
+                                                                                           monkeypatch) -> None:
+    """The nogo task on an UNKNOWN run of one flow (the steps' diagnoses name their flow): a certain chain fault
+    makes the verdict NOGO with a note why; without one it stays UNKNOWN. (A flow-tagged diagnosis once broke it.)"""
+    import json
+
+    import pytest
+
+    from mm2_smoke.checklist import conclude_nogo
+    from mm2_smoke.diagnosis import base as dg
+    from mm2_smoke.errors import SmokeTestNogo
+    from mm2_smoke.flow_report import combine
+    from mm2_smoke.report import REPORT_DIR_ENV, build_report
+
+    monkeypatch.setenv(REPORT_DIR_ENV, str(tmp_path))
+    checks = [Check("pre", "metric_contract", "runbook", "fresh", Status.UNKNOWN, "q", "no series")]
+    for run_id, found in (("proven", [dg.diagnosis(dg.METRICS_UNAVAILABLE, dg.TARGET_CLUSTER, dg.DOWN,
+                                                   "the target brokers refuse connections", "connect refused")]),
+                          ("unproven", [dg.no_cause_found(dg.METRICS_UNAVAILABLE, ["Prometheus"])])):
+        one = build_report(dag_id="d", run_id=run_id, started_at="2026-12-01T00:00:00+00:00",
+                           finished_at="2026-12-01T00:01:00+00:00", checks=checks, produced=None, count=None,
+                           baseline={}, replication=None, settings={}, notes=[])
+        report = combine([], [("source->target", one)])
+        report["report_files"] = {"markdown": str(tmp_path / f"{run_id}.md")}
+        with pytest.raises(SmokeTestNogo):
+            conclude_nogo(report, [{**d.to_dict(), "flow": "source->target"} for d in found], 1_796_083_300.0)
+        written = json.loads((tmp_path / f"{run_id}.json").read_text())
+        expected = "NOGO" if run_id == "proven" else "UNKNOWN"
+        assert written["verdict"] == expected and written["flows"][0]["verdict"] == expected, written["notes"]
+        assert written["diagnoses"][0]["flow"] == "source->target"
+        assert any(n.startswith("NOGO, not UNKNOWN") for n in written["notes"]) is (expected == "NOGO")
