@@ -202,8 +202,10 @@ def writes_diagnostic(connect: Any, target: Any, settings: SmokeSettings) -> lis
     return safely(WRITES_FAILING, body)
 
 
-def latency_diagnostic(prom: Any, source: Any, target: Any, settings: SmokeSettings) -> list[dict[str, Any]]:
-    """Runbook "latency > 500 ms": MM2's producer throttle time, client quotas, round trips to the brokers."""
+def latency_diagnostic(prom: Any, source: Any, target: Any, settings: SmokeSettings,
+                       run: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Runbook "latency > 500 ms": MM2's producer throttle time, client quotas, round trips to the brokers, and
+    MM2's latency now against this run's own one-clock latency (``run``'s ``e2e_p99_ms``: a backlog replay)."""
 
     def body() -> list[Diagnosis]:
         from mm2_smoke.java_tools import describe_user_quotas
@@ -226,10 +228,13 @@ def latency_diagnostic(prom: Any, source: Any, target: Any, settings: SmokeSetti
             quotas = describe_user_quotas(target.client_config(), settings.mm2_principal.removeprefix("User:"))
         except Exception as exc:  # noqa: BLE001 - confluent-kafka has no quota API; the tools may be absent
             quota_error = f"client quotas not read: {exc}"
+        avg, worst = prom.query(settings.queries.latency_avg_ms), prom.query(settings.queries.latency_max_ms)
         return latency.diagnose_latency(latency.LatencyFacts(settings.mm2_principal, rtt, rtt_errors,
                                                              sample.value if sample.ok else None, q,
                                                              None if sample.ok else sample.reason, quotas,
-                                                             quota_error))
+                                                             quota_error, (run or {}).get("e2e_p99_ms"),
+                                                             avg.value if avg.ok else None,
+                                                             worst.value if worst.ok else None))
 
     return safely(LATENCY_HIGH, body)
 
@@ -349,14 +354,17 @@ def duplicates_diagnostic(connect: Any, source: Any, target: Any, settings: Smok
 
 def run_facts(produced: dict[str, Any] | None, count: dict[str, Any] | None,
               replication: dict[str, Any] | None) -> dict[str, Any]:
-    """What the duplicates diagnostic reads from the steps' results: the run tag, where to read from (as step 1.4
-    did), the duplicated sequence numbers and how many times MM2's task counters reset (None: unknown)."""
+    """What the diagnostics read from the steps' results: the run tag, where to read from (as step 1.4 did), the
+    duplicated sequence numbers and how many times MM2's task counters reset (None: unknown) for the duplicates
+    diagnostic; this run's one-clock p99 (``e2e_p99_ms``) for the latency diagnostic."""
     produced, count = produced or {}, count or {}
     growth = (replication or {}).get("growth")
     resets = max((g.get("resets", 0) for g in growth.values()), default=0) if isinstance(growth, dict) else None
+    e2e = produced.get("e2e") or {}
     return {"run_tag": produced.get("run_tag"),
             "since_ms": produced["started_ms"] - 60_000 if produced.get("started_ms") else 0,
-            "duplicate_seqs": count.get("duplicates", []), "counter_resets": resets}
+            "duplicate_seqs": count.get("duplicates", []), "counter_resets": resets,
+            "e2e_p99_ms": e2e.get("p99") if e2e.get("count") else None}
 
 
 def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] | None = None
@@ -380,7 +388,7 @@ def run_diagnostic(symptom: str, settings: dict[str, Any], run: dict[str, Any] |
         return writes_diagnostic(connect_rest(s), SmokeKafkaHook(target_conn), s)
     if symptom == LATENCY_HIGH:
         return latency_diagnostic(PrometheusHook(ids.PROMETHEUS_CONN), SmokeKafkaHook(source_conn),
-                                  SmokeKafkaHook(target_conn), s)
+                                  SmokeKafkaHook(target_conn), s, run)
     if symptom == NOTHING_ON_TARGET:
         return target_topic_diagnostic(SmokeKafkaHook(target_conn), s)
     if symptom == METRICS_UNAVAILABLE:

@@ -68,7 +68,10 @@ def test_duplicate_run_facts_from_the_steps_results() -> None:
 
     facts = duplicate_run_facts({"run_tag": "r#try2", "started_ms": 100_000}, {"duplicates": [3, 7]},
                                 {"growth": {"poll": {"resets": 0}, "write": {"resets": 2}}})
-    assert facts == {"run_tag": "r#try2", "since_ms": 40_000, "duplicate_seqs": [3, 7], "counter_resets": 2}
+    assert facts == {"run_tag": "r#try2", "since_ms": 40_000, "duplicate_seqs": [3, 7], "counter_resets": 2,
+                     "e2e_p99_ms": None}
+    timed = duplicate_run_facts({"e2e": {"p99": 41.0, "count": 100}}, None, None)
+    assert timed["e2e_p99_ms"] == 41.0
     assert duplicate_run_facts(None, None, None)["counter_resets"] is None
 
 
