@@ -307,12 +307,16 @@ def test_dag_file_imports_within_its_budget(record_number, tmp_path) -> None:
     only the tasks need (hooks, the steps' and the diagnostics' logic, the report, the view) is not imported.
 
     The DagBag's module counts as preloaded: the baseline Asset's URI scheme makes Airflow load the providers' URI
-    handlers, one of which imports ``airflow.models.asset``, a module every DagBag process already has."""
+    handlers, one of which imports ``airflow.models.asset``, a module every DagBag process already has. And, as
+    Airflow's DAG processor manager does before it parses (``gc.freeze()`` in ``dag_processing/manager.py``), the
+    preloaded objects are frozen out of the garbage collector: otherwise a full collection over Airflow's object
+    graph (about 100 ms here) lands in whichever import trips it, and the figure measures the collector, not the
+    file (seen: 120 to 370 ms for the same file)."""
     budget_ms = 300
     task_only = tuple(f"mm2_smoke.{m}" for m in ("hooks", "preflight", "chain", "step_1_1_produce", "step_1_3_latency",
                                                  "step_1_4_target_count", "checklist", "diagnosis", "report",
                                                  "view_model", "view_html", "triggers"))
-    code = ("import time, runpy, airflow.sdk, airflow.dag_processing.dagbag; "
+    code = ("import gc, time, runpy, airflow.sdk, airflow.dag_processing.dagbag; gc.collect(); gc.freeze(); "
             "t, c = time.perf_counter(), time.process_time(); "
             f"runpy.run_path({str(DAG_FILE)!r}); "
             "print('times', (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000); import sys; "
@@ -329,6 +333,7 @@ def test_dag_file_imports_within_its_budget(record_number, tmp_path) -> None:
         wall.append(wall_ms)
         cpu.append(cpu_ms)
     median = statistics.median(cpu)
-    record_number(f"DAG file import time (Airflow preloaded, median of {len(cpu)} fresh interpreters): {median:.0f} ms "
+    record_number(f"DAG file import time (Airflow preloaded and frozen out of the GC, as the DAG processor has it; "
+                  f"median of {len(cpu)} fresh interpreters): {median:.0f} ms "
                   f"CPU, {statistics.median(wall):.0f} ms wall")
     assert median < budget_ms, f"the DAG file imports in {median:.0f} ms of CPU (budget {budget_ms} ms): {sorted(cpu)}"
