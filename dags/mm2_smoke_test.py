@@ -109,7 +109,7 @@ def _diagnose(symptom: str) -> list[dict[str, Any]]:
         return run_diagnostic(symptom, run_settings(context).to_dict(), run_facts(None, None, None))
     report = ti.xcom_pull(task_ids=ids.CHECKLIST.id) or {}
     failed = {b.get("flow") for b in failed_flows(report)} if report else set()
-    mine = f"{ids.DIAGNOSE}.{context['task'].task_id.rsplit('.', 1)[-1]}"
+    mine = context["task"].task_id  # diagnose.<symptom's task>
     found = []
     for outcome, pulled in flow_results(ti, outcomes):
         block = next((b for b in report.get("flows") or [] if b["flow"] == outcome["flow"]), None)

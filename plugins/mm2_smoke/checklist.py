@@ -246,7 +246,8 @@ def loop_diagnoses(checks: Sequence[dict[str, Any]]) -> list[Any]:
     first (the connectors' policies are the evidence; nothing produced is needed to prove it)."""
     from mm2_smoke.diagnosis.base import CONNECTOR, MISCONFIGURATION, Diagnosis
 
-    return [Diagnosis(METRICS_SYMPTOM, "replication_loop", c["reason"].split(", whose", 1)[0], c["reason"], "exclude the replicated topics from the reverse flow (topics.exclude) or use the "
+    return [Diagnosis(METRICS_SYMPTOM, "replication_loop", f"replication loop: {c['value']} in {c['evidence']}",
+                      c["reason"], "exclude the replicated topics from the reverse flow (topics.exclude) or use the "
                       "default replication policy (alias-prefixed names), then rerun", 97, CONNECTOR, MISCONFIGURATION)
             for c in checks if c["name"] == "replication_loop" and c["status"] == Status.NOGO.value][:1]
 

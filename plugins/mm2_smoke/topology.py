@@ -51,12 +51,14 @@ class Plan:
     :param found_in: where the flows were read (``Connect REST``, or ``Params`` when it could not say).
     :param findings: the topology's own findings (a replication loop, a stopped cycle, the flows checked).
     :param looping: the names of the flows in a cycle MM2 cannot stop (they are not produced on).
+    :param concerns: for each of ``findings``, in order, the flows it concerns.
     """
 
     flows: list[Flow]
     found_in: str
     findings: list[Finding] = field(default_factory=list)
     looping: frozenset[str] = frozenset()
+    concerns: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -115,18 +117,21 @@ def plan(s: SmokeSettings, connect: Any, topic: str) -> Plan:
     aliases = {a for f in chosen for a in (f.source, f.target)}
     chosen = with_connections(chosen, {a: connection_for(s, a) for a in aliases})
     out: list[Finding] = []
+    concerns: list[tuple[str, ...]] = []
     looping: set[str] = set()
     for t in topology_findings(chosen, topic):
         if t.kind == "same_remote_topic":
             raise SettingsError("{name}: {message}", {"name": "flows"}, message=t.message)
         out.append(_finding(t))
+        concerns.append(t.flows)
         if t.kind == "loop":
             looping.update(t.flows)
     if len(chosen) > 1 or _named(s):
         out.append(Finding("flows", Status.GO, False, f"{len(chosen)} flow(s) checked: {', '.join(f.name for f in chosen)}"
                            f" (read from {where}; Param flows={s.flows})", where, ", ".join(f.name for f in chosen),
                            "every selected flow"))
-    return Plan(chosen, where, out, frozenset(looping))
+        concerns.append(tuple(f.name for f in chosen))
+    return Plan(chosen, where, out, frozenset(looping), concerns)
 
 
 def _finding(t: TopologyFinding) -> Finding:
@@ -179,7 +184,7 @@ def flow_name(settings: dict[str, Any]) -> str:
 
 def with_topology(outcome_findings: Sequence[Finding], plan_: Plan, flow: Flow) -> list[Finding]:
     """A flow's pre-flight findings with the topology's that concern it (a loop it is part of, the flows checked)."""
-    mine = [f for f in plan_.findings if f.check == "flows" or flow.name in f.evidence.split(": ", 1)[-1].split(", ")]
+    mine = [f for f, names in zip(plan_.findings, plan_.concerns, strict=True) if flow.name in names]
     return [*outcome_findings, *mine]
 
 

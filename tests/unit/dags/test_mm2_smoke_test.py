@@ -311,7 +311,7 @@ def test_dag_file_imports_within_its_budget(record_number, tmp_path) -> None:
     Airflow's DAG processor manager does before it parses (``gc.freeze()`` in ``dag_processing/manager.py``), the
     preloaded objects are frozen out of the garbage collector: otherwise a full collection over Airflow's object
     graph (about 100 ms here) lands in whichever import trips it, and the figure measures the collector, not the
-    file (seen: 120 to 370 ms for the same file)."""
+    file."""
     budget_ms = 300
     task_only = tuple(f"mm2_smoke.{m}" for m in ("hooks", "preflight", "chain", "step_1_1_produce", "step_1_3_latency",
                                                  "step_1_4_target_count", "checklist", "diagnosis", "report",

@@ -101,7 +101,7 @@ def test_the_nogo_report_keeps_each_symptoms_no_cause_row_and_none_is_a_clean_bi
 def test_an_unknown_run_whose_diagnosis_proves_a_chain_fault_ends_nogo_per_flow_and_overall(tmp_path,
                                                                                            monkeypatch) -> None:
     """The nogo task on an UNKNOWN run of one flow (the steps' diagnoses name their flow): a certain chain fault
-    makes the verdict NOGO with a note why; without one it stays UNKNOWN. (A flow-tagged diagnosis once broke it.)"""
+    makes the verdict NOGO with a note why; without one it stays UNKNOWN."""
     import json
 
     import pytest
