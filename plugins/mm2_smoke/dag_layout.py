@@ -91,6 +91,10 @@ PRODUCE = TaskRef(STEP_1_1, "produce")
 REPLICATION = TaskRef(STEP_1_2, "wait_for_replication")
 LATENCY = TaskRef(STEP_1_3, "measure_latency")
 COUNT = TaskRef(STEP_1_4, "count_on_target")
+#: Failover readiness, after step 1.4, mapped over the flows like the steps (its XCom: one flow's readiness, the
+#: ``failover.flows[]`` entry plus ``reasons``, ``group`` and ``seconds``; None when the check is off for the flow).
+FAILOVER_GROUP = "failover_readiness"
+FAILOVER = TaskRef(FAILOVER_GROUP, "check")
 CHECKLIST = TaskRef(None, "checklist")
 ROUTE = TaskRef(None, "verdict")
 GO = TaskRef(None, "go_for_phase_2")

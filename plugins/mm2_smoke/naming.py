@@ -25,6 +25,17 @@ DEFAULT_POLICY = "default"
 IDENTITY_POLICY = "identity"
 
 
+#: The smoke test's own consumer group of the failover-readiness check, one per DAG and flow: stable across runs, so
+#: MM2 learns it once (``refresh.groups.interval.seconds``) and checkpoints it from then on.
+FAILOVER_GROUP_PREFIX = "mm2-smoke-failover"
+
+
+def failover_group(dag_id: str, source_alias: str, target_alias: str) -> str:
+    """The failover check's consumer group of the flow ``source_alias -> target_alias`` (on both clusters: the
+    source's committed offsets are translated to the target's group of the same name)."""
+    return f"{FAILOVER_GROUP_PREFIX}.{dag_id}.{source_alias}.{target_alias}"
+
+
 def remote_topic_name(policy: str, source_alias: str, separator: str, topic: str) -> str:
     """The name MM2 gives ``topic`` of cluster ``source_alias`` on the target under ``policy``: the topic's own name
     with ``identity``, ``<source alias><separator><topic>`` otherwise."""
