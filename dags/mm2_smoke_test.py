@@ -11,6 +11,7 @@ Automates the runbook *Phase 1 : Smoke Test* of a Kafka MirrorMaker 2 chain
 | `step_1_2_replication` | 1.2 Vérification réplication | deferrable sensor on Prometheus: poll_total and the topic's `record_count` grow by the delivered count, the write/poll ratio; NOGO when write_total stalls after production |
 | `step_1_3_latency_baseline` | 1.3 Latence baseline | replication latency (avg, max), lag (and whether it grows), offset commit max time |
 | `step_1_4_target_count` | 1.4 Consommation sur target | reads `source.<topic>` on `kafka_target` up to the end offsets seen at start; counts this run's messages by their tag: received, missing, duplicates |
+| `failover_readiness` | (after 1.4) | per flow: the smoke test's own group commits on the source, MM2's checkpoint of it is awaited (deferrable), a switch to the target is rehearsed: READY / NOT READY / UNKNOWN beside the verdict (`failover_check`: auto, on, off) |
 | `checklist` | Checklist Phase 1 | fills the checklist (its XCom; JSON + Markdown in `$MM2_SMOKE_REPORT_DIR`) and gives the verdict; extra link **Smoke test report** |
 
 **GO** → `go_for_phase_2` records the baseline as an event of the Asset `mm2_smoke_baseline`.
@@ -46,6 +47,7 @@ from mm2_smoke_ui.smoke_deadline import deadline_alert
 from mm2_smoke_ui.smoke_links import SmokeReportLink
 
 from mm2_smoke import dag_layout as ids
+from mm2_smoke.failover_task import FailoverReadinessOperator
 from mm2_smoke.notifiers import AlertNotifier
 from mm2_smoke.registry import SYMPTOMS
 from mm2_smoke.sensors import ReplicationSensor
@@ -62,7 +64,9 @@ UNDER_DAGS_TEST = sys.argv[1:3] == ["dags", "test"]
 DEADLINE_MINUTES = float(os.environ.get("MM2_SMOKE_DEADLINE_MINUTES") or 10)
 #: The Params' defaults: the runbook's (``SmokeSettings``), the deadline's from the environment. The trigger form and
 #: the doc's table of GO rules and limits both read them.
-DEFAULTS = SmokeSettings(deadline_minutes=DEADLINE_MINUTES)
+#: The failover_check Param's default: MM2_SMOKE_FAILOVER_CHECK (auto, on, off), else auto.
+FAILOVER_CHECK = os.environ.get("MM2_SMOKE_FAILOVER_CHECK") or "auto"
+DEFAULTS = SmokeSettings(deadline_minutes=DEADLINE_MINUTES, failover_check=FAILOVER_CHECK)
 
 
 def _params() -> dict[str, Param]:
@@ -232,6 +236,17 @@ def mm2_smoke_test() -> None:
 
     replicated >> [latency_baseline, on_target]
 
+    with TaskGroup(ids.FAILOVER_GROUP, tooltip="Failover readiness: could the smoke test's group switch to each "
+                   "flow's target now? (READY / NOT READY / UNKNOWN, beside the Phase 1 verdict)"):
+        # The wait for MM2's checkpoint goes to the triggerer after defer_after_s (no worker slot while deferred).
+        readiness = FailoverReadinessOperator.partial(
+            task_id=ids.FAILOVER.name, retries=0, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+            doc_md="Commits the smoke test's own group on the source half-way through this run's messages, waits "
+                   "for MM2's checkpoint of it on the target, rehearses a consumer switched at the translated "
+                   "offsets (would_lose, would_reread), reads the group on the target and the flow's heartbeats.",
+        ).expand(settings=flows)
+    on_target >> readiness
+
     @task(task_id=ids.CHECKLIST.name, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def checklist() -> dict[str, Any]:
         """Fill the runbook's checklist from every step's result and write the report; runs whatever happened."""
@@ -241,7 +256,7 @@ def mm2_smoke_test() -> None:
 
     report = checklist()
     report.operator.operator_extra_links = (SmokeReportLink(),)  # "Smoke test report": the run's view
-    [latency_baseline, on_target] >> report
+    [latency_baseline, on_target, readiness] >> report
 
     @task.branch(task_id=ids.ROUTE.name, retries=0)
     def verdict(report: dict[str, Any]) -> list[str]:

@@ -166,24 +166,30 @@ def rehearse(messages: Sequence[Placed], committed: int, translated: int) -> Reh
 
 @dataclass(frozen=True)
 class InternalTopics:
-    """MM2's topics a failover check reads: checkpoints (on the target), offset syncs (on the source by default),
-    heartbeats (on the target, as replicated from the source)."""
+    """MM2's topics a failover check reads: checkpoints (on the target), offset syncs (on the cluster
+    ``offset-syncs.topic.location`` names: the source by default), the flow's heartbeats (on the target)."""
 
     checkpoints: str
     offset_syncs: str
     heartbeats: str
 
 
+#: MirrorHeartbeatConnector's topic on the target (``ReplicationPolicy.heartbeatsTopic()``: no alias, no separator);
+#: its records are keyed by the flow's source and target aliases.
+HEARTBEATS_TOPIC = "heartbeats"
+
+
 def internal_topics(source_alias: str, target_alias: str, separator: str = DEFAULT_SEPARATOR,
-                    internal_separator: bool = True) -> InternalTopics:
+                    internal_separator: bool = True, offset_syncs_location: str = "source") -> InternalTopics:
     """The names MM2's policies give its internal topics of the flow ``source_alias -> target_alias``
-    (``DefaultReplicationPolicy``; ``IdentityReplicationPolicy`` names them the same and keeps the source alias
-    on the heartbeats).
+    (``DefaultReplicationPolicy``; ``IdentityReplicationPolicy`` names them the same).
 
     :param internal_separator: ``replication.policy.internal.topic.separator.enabled`` (default true): the
         separator also joins the internal topics' names; with false they use ``.``.
+    :param offset_syncs_location: ``offset-syncs.topic.location``: the offset-syncs topic is named after the *other*
+        cluster (``mm2-offset-syncs.<target alias>.internal`` on the source, ``<source alias>`` on the target).
     """
     sep = separator if internal_separator else DEFAULT_SEPARATOR
-    return InternalTopics(f"{source_alias}{sep}checkpoints{sep}internal",
-                          f"mm2-offset-syncs{sep}{target_alias}{sep}internal",
-                          f"{source_alias}{separator}heartbeats")
+    other = source_alias if offset_syncs_location == "target" else target_alias
+    return InternalTopics(f"{source_alias}{sep}checkpoints{sep}internal", f"mm2-offset-syncs{sep}{other}{sep}internal",
+                          HEARTBEATS_TOPIC)

@@ -110,6 +110,10 @@ class SmokeSettings:
     heartbeat_max_age_s: float = 60.0
     # Diagnostics
     mm2_principal: str = "User:mm2"
+    # Failover readiness (after step 1.4, per flow)
+    failover_check: str = AUTO
+    failover_reread_max: int = -1
+    failover_timeout_s: int = 900
     # Deadline (the DAG's DeadlineAlert; its default is the DAG file's MM2_SMOKE_DEADLINE_MINUTES, else this)
     deadline_minutes: float = 10.0
 
@@ -238,6 +242,19 @@ SETTINGS: tuple[Setting, ...] = (
             "emit.heartbeats.interval.seconds; the smoke user needs DESCRIBE on that topic).", "number", 5, 86_400),
     Setting("mm2_principal", "MM2 principal", "Kafka principal of MM2 on both clusters (diagnostics check its ACLs "
             "and quotas), e.g. User:mm2.", "string"),
+    Setting("failover_check", "Failover readiness", "After step 1.4, per flow: could the smoke test's consumer group "
+            "switch to the target now (MM2's checkpoints, the translated offsets rehearsed, heartbeats)? 'auto' checks "
+            "the flows that have a MirrorCheckpointConnector, 'on' every flow, 'off' none (the report is then exactly "
+            "Phase 1's). Its READY / NOT READY / UNKNOWN never changes the Phase 1 verdict; default "
+            "MM2_SMOKE_FAILOVER_CHECK, else auto.", "string", enum=(AUTO, "on", "off")),
+    Setting("failover_reread_max", "Failover: max re-read", "Most of this run's messages a consumer switched to the "
+            "target may read again and still be READY; -1 takes the flow's offset.lag.max (MM2 translates to an "
+            "offset sync at or before the committed offset: by design it may re-read up to that many).", "integer",
+            -1, 1_000_000),
+    Setting("failover_timeout_s", "Failover: max wait (s)", "Upper bound of the wait for a checkpoint of this run's "
+            "commit, in seconds; the wait itself is computed from the chain's emit.checkpoints.interval.seconds and "
+            "sync.group.offsets.interval.seconds (plus refresh.groups.interval.seconds while MM2 has not learnt the "
+            "group), with a margin.", "integer", 5, 7200),
     Setting("deadline_minutes", "Deadline (min)", "A run still not finished this many minutes after it was queued "
             "alerts (the alert_webhook connection, else the log); default MM2_SMOKE_DEADLINE_MINUTES, else 10.",
             "number", 0.1, 1440),

@@ -80,3 +80,44 @@ class ReplicationTrigger(BaseTrigger):
                 await asyncio.sleep(settings.poke_interval_s)
         except Exception as exc:  # noqa: BLE001 - reported to the task, which fails with it
             yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+
+
+class FailoverTrigger(BaseTrigger):
+    """Look for MM2's checkpoint of the failover check's commit until it is there or the wait's bound passes
+    (:func:`mm2_smoke.failover_check.poll`, run off the event loop).
+
+    :param target_conn_id: the ``kafka`` connection of the flow's target cluster.
+    :param state: what the wait reads (the group, its commit, the checkpoints topic, ``deadline`` in epoch seconds);
+        the operator's :data:`~mm2_smoke.failover_task.STATE_KEY` XCom.
+    :param poke_interval_s: seconds between looks.
+
+    Emits one event: the last look (``checkpoints``, ``done``...), or ``{"done": False, "checkpoints_error": ...}``
+    when the loop itself failed.
+    """
+
+    def __init__(self, target_conn_id: str, state: Mapping[str, Any], poke_interval_s: float = 1.0) -> None:
+        super().__init__()
+        self.target_conn_id = target_conn_id
+        self.state = dict(state)
+        self.poke_interval_s = poke_interval_s
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("mm2_smoke.triggers.FailoverTrigger", {"target_conn_id": self.target_conn_id, "state": self.state,
+                                                       "poke_interval_s": self.poke_interval_s})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from mm2_smoke.failover_check import poll
+        from mm2_smoke.hooks import SmokeKafkaHook
+
+        last: dict[str, Any] = {"done": False, "checkpoints": {}}
+        try:
+            target = SmokeKafkaHook(self.target_conn_id)
+            while True:
+                last = await asyncio.to_thread(poll, target, self.state)
+                if last["done"] or time.time() >= self.state["deadline"]:
+                    self.log.info("failover wait ended: %s", "checkpointed" if last["done"] else "bound reached")
+                    yield TriggerEvent(last)
+                    return
+                await asyncio.sleep(self.poke_interval_s)
+        except Exception as exc:  # noqa: BLE001 - the event says it; the task judges what it has
+            yield TriggerEvent({**last, "done": False, "checkpoints_error": f"{type(exc).__name__}: {exc}"})

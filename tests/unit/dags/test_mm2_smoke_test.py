@@ -78,8 +78,8 @@ def expected_retries() -> dict[str, int]:
     """Each task's retries, said once (a new task must say its own here). Only what measures again safely retries:
     step 1.1 (a retry tags its messages apart, <run id>#try2, and 1.4 counts one attempt), the step 1.2 sensor
     (Airflow 3.3's resume-after-defer race), 1.3 and 1.4 (reads only). The branches, the checklist, the GO task, the
-    diagnostics and ``nogo`` never do: ``nogo`` fails the run on purpose, and a retry would only run it again."""
-    once = {t.id: 0 for t in (ids.PREFLIGHT, ids.CHECKLIST, ids.ROUTE, ids.GO, ids.NOGO)}
+    diagnostics, the failover check (it never fails: a check that breaks is UNKNOWN) and ``nogo`` never do: ``nogo`` fails the run on purpose, and a retry would only run it again."""
+    once = {t.id: 0 for t in (ids.PREFLIGHT, ids.FAILOVER, ids.CHECKLIST, ids.ROUTE, ids.GO, ids.NOGO)}
     diagnostics = dict.fromkeys(diagnostic_ids(), 0)
     return {**once, **diagnostics, **{t.id: 1 for t in (ids.PRODUCE, ids.REPLICATION, ids.LATENCY, ids.COUNT)}}
 
@@ -100,8 +100,9 @@ def test_policy_tags_owner_retries_doc(dagbag) -> None:
 def test_one_task_group_per_runbook_step(dagbag) -> None:
     dag = dagbag.dags[ids.DAG_ID]
     assert list(dag.task_group.children) == [
-        ids.PREFLIGHT.id, ids.STEP_1_1, ids.STEP_1_2, ids.STEP_1_3, ids.STEP_1_4, ids.CHECKLIST.id, ids.DIAGNOSE,
-        ids.ROUTE.id, ids.GO.id, ids.NOGO.id]
+        ids.PREFLIGHT.id, ids.STEP_1_1, ids.STEP_1_2, ids.STEP_1_3, ids.STEP_1_4, ids.FAILOVER_GROUP, ids.CHECKLIST.id,
+        ids.DIAGNOSE, ids.ROUTE.id, ids.GO.id, ids.NOGO.id]
+    assert dag.get_task(ids.FAILOVER.id).task_group.group_id == ids.FAILOVER_GROUP
     for step, group in ((ids.PRODUCE, ids.STEP_1_1), (ids.REPLICATION, ids.STEP_1_2), (ids.LATENCY, ids.STEP_1_3),
                         (ids.COUNT, ids.STEP_1_4)):
         assert step.group == group and dag.get_task(step.id).task_group.group_id == group, step

@@ -76,6 +76,6 @@ def test_a_translation_ahead_of_the_group_loses_messages() -> None:
 
 @pytest.mark.parametrize("row", RECORDS["topic_names"])
 def test_internal_topic_names_follow_the_policy(row: dict) -> None:
-    t = internal_topics("source", "target", row["separator"], row["internal_separator"])
+    t = internal_topics("source", "target", row["separator"], row["internal_separator"], row["location"])
     assert (t.checkpoints, t.offset_syncs, t.heartbeats) == (row["checkpoints"], row["offset_syncs"],
                                                               row["heartbeats"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 PLUGINS = Path(__file__).resolve().parents[3] / "plugins"
 #: The modules that are Airflow's or Kafka's side of the package (hooks, operators, notifiers): I/O at the edges.
-EDGES = {"mm2_smoke.hooks", "mm2_smoke.sensors", "mm2_smoke.triggers", "mm2_smoke.notifiers"}
+EDGES = {"mm2_smoke.hooks", "mm2_smoke.sensors", "mm2_smoke.triggers", "mm2_smoke.notifiers", "mm2_smoke.failover_task"}
 
 _PROBE = """
 import importlib, importlib.abc, json, sys

@@ -1,5 +1,5 @@
 """The diagnosis package's shape, read from its source (``ast``, every import counted wherever it stands): ``base`` at
-the bottom, each component module on ``base`` alone, ``routing`` above ``base`` and no component, and every
+the bottom (on ``causes`` alone, the table of causes as data), each component module on ``base`` alone, ``routing`` above ``base`` and no component, and every
 ``diagnose_*`` function ending through ``base.conclude`` (the one "no cause found" ending)."""
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def diagnosis_imports(module: str) -> set[str]:
 
 def test_the_layering_base_then_components_then_routing() -> None:
     assert (PACKAGE / "base.py").is_file() and all((PACKAGE / f"{c}.py").is_file() for c in COMPONENTS)
-    assert diagnosis_imports("base") == set()
+    assert diagnosis_imports("causes") == set()
+    assert diagnosis_imports("base") == {"causes"}
     for component in COMPONENTS:
         assert diagnosis_imports(component) == {"base"}, component
     assert diagnosis_imports("routing") == {"base"}
