@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -136,15 +137,27 @@ class Knob:
     :param setting: name (the variable), doc line, kind and bounds, checked by the smoke test's one validator.
     :param field: the :class:`StackConfig` field it sets.
     :param default: the value when the variable is unset or empty.
+    :param parse: turns the checked value into the field's (None: the checked value as it is).
     """
 
     setting: Setting
     field: str
     default: Any
+    parse: Callable[[Any], Any] | None = None
 
 
-def _knob(env: str, field: str, default: Any, doc: str, kind: str = "string", **bounds: Any) -> Knob:
-    return Knob(Setting(env, env, doc, kind, **bounds), field, default)
+def _knob(env: str, field: str, default: Any, doc: str, kind: str = "string",
+          parse: Callable[[Any], Any] | None = None, **bounds: Any) -> Knob:
+    return Knob(Setting(env, env, doc, kind, **bounds), field, default, parse)
+
+
+#: The spellings of a yes/no knob, and those that say no.
+SWITCH_VALUES = ("true", "false", "1", "0", "yes", "no")
+SWITCH_OFF = ("false", "0", "no")
+
+
+def _switch(value: str) -> bool:
+    return value not in SWITCH_OFF
 
 
 KNOBS: tuple[Knob, ...] = (
@@ -156,6 +169,9 @@ KNOBS: tuple[Knob, ...] = (
           "integer", minimum=1, maximum=300),
     _knob("MM2_STACK_REFRESH_TOPICS_S", "refresh_topics_s", 5, "MM2 refresh.topics.interval.seconds.", "integer",
           minimum=1, maximum=3600),
+    _knob("MM2_STACK_SYNC_GROUP_OFFSETS", "sync_group_offsets", True, "MM2 sync.group.offsets.enabled: the "
+          "MirrorCheckpointConnector writes translated offsets to the groups on the target (every 5 s): true (default), "
+          "or false / 0 / no.", parse=_switch, enum=SWITCH_VALUES),
     _knob("MM2_STACK_READY_TIMEOUT_S", "ready_timeout_s", 120, "How long `up` waits for each part, in seconds.",
           "integer", minimum=1, maximum=3600),
     _knob("MM2_STACK_TOPICS", "topics_regex", "", "MM2's `topics` (default: every test topic)."),
@@ -205,6 +221,7 @@ class StackConfig:
     :param ports: the stack's ports, each shifted by ``MM2_STACK_PORT_OFFSET``.
     :param scrape_interval_s: metrics store scrape interval in seconds (``MM2_STACK_SCRAPE_INTERVAL_S``, 5).
     :param refresh_topics_s: MM2 ``refresh.topics.interval.seconds`` (``MM2_STACK_REFRESH_TOPICS_S``, 5).
+    :param sync_group_offsets: MM2 ``sync.group.offsets.enabled`` (``MM2_STACK_SYNC_GROUP_OFFSETS``, true).
     :param ready_timeout_s: how long ``up`` waits for each part (``MM2_STACK_READY_TIMEOUT_S``, 120).
     :param naming: topic naming (prefix, aliases, separator) shared with the smoke test; its policy and separator
         are ``replication_policy``'s.
@@ -230,6 +247,7 @@ class StackConfig:
     ports: Ports = field(default_factory=Ports)
     scrape_interval_s: int = 5
     refresh_topics_s: int = 5
+    sync_group_offsets: bool = True
     ready_timeout_s: int = 120
     naming: TopicNaming = field(default_factory=TopicNaming)
     topics_regex: str = ""
@@ -285,9 +303,10 @@ class StackConfig:
         for knob in KNOBS:
             raw = environ.get(knob.setting.name) or ""
             try:
-                values[knob.field] = check_value(knob.setting, raw) if raw else knob.default
+                value = check_value(knob.setting, raw) if raw else knob.default
             except SettingsError as exc:
                 raise StackError("config", str(exc)) from None
+            values[knob.field] = knob.parse(value) if knob.parse and raw else value
         offset = values.pop("port_offset")
         values["root"] = Path(values["root"]).resolve()
         ports = Ports(**{f: v + offset for f, v in Ports().__dict__.items()})

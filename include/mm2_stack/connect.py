@@ -137,8 +137,13 @@ def mm2_security(config: StackConfig) -> dict[str, str]:
 
 
 def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int, bootstrap: Mapping[str, str],
-                   security: Mapping[str, str]) -> dict[str, dict[str, str]]:
+                   security: Mapping[str, str], sync_group_offsets: bool = True) -> dict[str, dict[str, str]]:
     """The three MM2 connectors' configs of one flow by kind (``MirrorSourceConnector``...), wherever they run.
+
+    The MirrorCheckpointConnector checkpoints every 5 s and learns new groups every 10 s (MM2's defaults: 60 s and
+    600 s), so that a failover-readiness check sees its own group's commit translated within a run; with
+    ``sync_group_offsets`` it also writes the translation to the groups on the target every 5 s (MM2 writes a
+    group only while it has no active member there). The heartbeat connector emits every 5 s (MM2's default: 1 s).
 
     :param naming: the flow's aliases, replication policy and separator (``replication.policy.class``; the separator
         for the default policy only: IdentityReplicationPolicy names remote topics without it).
@@ -146,6 +151,7 @@ def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int
     :param refresh_topics_s: its ``refresh.topics.interval.seconds``.
     :param bootstrap: bootstrap servers by side of the flow (``source``, ``target``).
     :param security: security settings of the connectors' clients, unprefixed, for both clusters.
+    :param sync_group_offsets: the checkpoint connector's ``sync.group.offsets.enabled``.
     """
     identity = naming.policy == IDENTITY_POLICY
     common: dict[str, str] = {
@@ -174,9 +180,11 @@ def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int
         },
         "MirrorCheckpointConnector": {
             "checkpoints.topic.replication.factor": "1",
+            "emit.checkpoints.enabled": "true",
             "emit.checkpoints.interval.seconds": "5",
             "refresh.groups.interval.seconds": "10",
-            "sync.group.offsets.enabled": "false",
+            "sync.group.offsets.enabled": "true" if sync_group_offsets else "false",
+            "sync.group.offsets.interval.seconds": "5",
         },
         "MirrorHeartbeatConnector": {
             "heartbeats.topic.replication.factor": "1",
@@ -201,7 +209,7 @@ def connector_configs(config: StackConfig) -> dict[str, dict[str, str]]:
         naming = config.flow_naming(flow.source, flow.target)
         by_kind = mm2_connectors(naming, config.topics_regex, config.refresh_topics_s,
                                  {"source": config.bootstrap(flow.source), "target": config.bootstrap(flow.target)},
-                                 mm2_security(config))
+                                 mm2_security(config), config.sync_group_offsets)
         if config.names_formats:  # Kafka 4.3 (KIP-1280): which MBeans MirrorMaker's per-topic metrics live in
             for kind in ("MirrorSourceConnector", "MirrorCheckpointConnector"):
                 by_kind[kind]["metric.names.formats"] = config.names_formats
@@ -251,7 +259,8 @@ def dedicated_properties(config: StackConfig, passwords: dict[str, str]) -> dict
                     props[f"{src}->{tgt}.emit.heartbeats.enabled"] = "false"
     for flow in config.flows:
         by_kind = mm2_connectors(config.flow_naming(flow.source, flow.target), config.topics_regex,
-                                 config.refresh_topics_s, {side: config.bootstrap(side) for side in CLUSTERS}, {})
+                                 config.refresh_topics_s, {side: config.bootstrap(side) for side in CLUSTERS}, {},
+                                 config.sync_group_offsets)
         settings: dict[str, str] = {}
         for cfg in by_kind.values():
             settings.update({k: v for k, v in cfg.items()
@@ -376,11 +385,203 @@ def rest_probe(config: StackConfig) -> str | None:
 
 
 def create_connectors(config: StackConfig) -> None:
+    """PUT every configured connector (:func:`connector_configs`) and record what was applied."""
     for name, cfg in connector_configs(config).items():
-        status, body = rest(config, "PUT", connector_path(name) + "/config", cfg, timeout_s=60)
-        if status not in (200, 201):
-            raise StackError("connect", f"creating connector {name} failed: HTTP {status}: {body}",
-                             proc.log_tail(config, "connect"))
+        put_connector(config, name, cfg, record=True)
+
+
+def put_connector(config: StackConfig, name: str, cfg: Mapping[str, str], record: bool) -> None:
+    """PUT one connector's config (creates it, or replaces its config: Connect restarts it and its tasks; a paused
+    connector stays paused).
+
+    :param record: ``cfg`` is the stack's own config of the connector (``up``, a heal), not a fault's: kept in
+        :func:`applied_file`, which tells the two apart later (:func:`plan_config_updates`).
+    :raises StackError: Connect refused it.
+    """
+    status, body = rest(config, "PUT", connector_path(name) + "/config", dict(cfg), timeout_s=60)
+    if status not in (200, 201):
+        raise StackError("connect", f"PUT of connector {name}'s config failed: HTTP {status}: {body}",
+                         proc.log_tail(config, "connect"))
+    if record:
+        _record_applied(config, {name: dict(cfg)})
+
+
+def restore_connector(config: StackConfig, name: str) -> None:
+    """Give connector ``name`` back its configured config (:func:`connector_configs`): a heal."""
+    put_connector(config, name, connector_configs(config)[name], record=True)
+
+
+# --- an existing stack's connectors -----------------------------------------------------------------
+def applied_file(config: StackConfig) -> Path:
+    """The connector configs the stack last applied itself (``up``, heals), by name, in the run folder."""
+    return config.run_dir / "connect" / "connectors-applied.json"
+
+
+def _read_applied(config: StackConfig) -> dict[str, dict[str, str]] | None:
+    try:
+        return json.loads(applied_file(config).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _record_applied(config: StackConfig, configs: Mapping[str, dict[str, str]]) -> None:
+    path = applied_file(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    applied = {**(_read_applied(config) or {}), **configs}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(applied, indent=1, sort_keys=True))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+#: The checkpoint connector's own settings that stacks built before :func:`applied_file` existed were given
+#: otherwise (None: not set): what such a stack's configs are taken to be when nothing was recorded.
+UNRECORDED_CHECKPOINT_SETTINGS: dict[str, str | None] = {
+    "emit.checkpoints.enabled": None, "sync.group.offsets.enabled": "false", "sync.group.offsets.interval.seconds": None}
+
+
+def unrecorded_config(cfg: Mapping[str, str]) -> dict[str, str]:
+    """What a stack built before the record applied for the connector configured as ``cfg`` today."""
+    out = dict(cfg)
+    if out.get("connector.class") == MIRROR_PACKAGE + "MirrorCheckpointConnector":
+        for key, value in UNRECORDED_CHECKPOINT_SETTINGS.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class ConfigUpdate:
+    """What ``up`` does with one connector of an existing stack.
+
+    :param name: the connector.
+    :param action: ``same`` (as configured), ``put`` (the stack's own config, older than the configured one: PUT the
+        configured one) or ``left`` (missing, or changed since the stack applied it, e.g. by a fault: left as it is).
+    :param keys: the settings that differ from the configured ones.
+    """
+
+    name: str
+    action: str
+    keys: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        keys = ", ".join(self.keys)
+        if self.action == "put":
+            return f"connector {self.name}: the stack's configured settings applied ({keys})"
+        if self.action == "left":
+            if not self.keys:
+                return (f"connector {self.name} is missing (deleted, e.g. by `fault connector-deleted`): left as it "
+                        "is (`python -m mm2_stack heal connector-deleted` re-creates it)")
+            return (f"connector {self.name} differs from the stack's configured settings in {keys} and was changed "
+                    "since the stack applied them (a fault?): left as it is (heal it, or `python -m mm2_stack up "
+                    "--fresh`)")
+        return f"connector {self.name}: as configured"
+
+
+def _differing(a: Mapping[str, str], b: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(sorted(k for k in a.keys() | b.keys() if k != "name" and a.get(k) != b.get(k)))
+
+
+def plan_config_updates(configured: Mapping[str, Mapping[str, str]], live: Mapping[str, Mapping[str, str] | None],
+                        applied: Mapping[str, Mapping[str, str]] | None) -> list[ConfigUpdate]:
+    """Which connectors of an existing stack get the configured config: those whose live config is still the one
+    the stack applied itself (so only the stack's code or knobs changed since), never one changed since by someone
+    else (a fault is evidence: ``up`` does not heal it), never a missing one (deleted: the same).
+
+    :param configured: the configs of :func:`connector_configs`, by name.
+    :param live: each connector's config in Connect (``GET /connectors/<name>/config``; ``name`` ignored), None
+        when it does not exist.
+    :param applied: the configs recorded in :func:`applied_file`; None when the stack has no record (built before
+        it: its configs are taken as :func:`unrecorded_config` of the configured ones).
+    """
+    out = []
+    for name, cfg in configured.items():
+        now = live.get(name)
+        if now is None:
+            out.append(ConfigUpdate(name, "left"))
+            continue
+        keys = _differing(cfg, now)
+        if not keys:
+            out.append(ConfigUpdate(name, "same"))
+            continue
+        own = applied.get(name) if applied is not None else unrecorded_config(cfg)
+        ours = own is not None and not _differing(own, now)
+        out.append(ConfigUpdate(name, "put" if ours else "left", keys))
+    return out
+
+
+def apply_connector_configs(config: StackConfig) -> list[str]:
+    """Bring a running stack's MM2 connectors to the configured configs where the stack's own config stands
+    (:func:`plan_config_updates`); the configs found as configured are recorded as applied. Nothing is deleted
+    or created, no state changes (a paused connector stays paused), topics and offsets are untouched.
+
+    In dedicated mode MirrorMaker reads ``mm2.properties`` when it starts only: this says whether it runs on other
+    settings than the configured ones.
+
+    :return: one line per connector updated or left as it is (nothing for those already as configured).
+    """
+    if config.mm2_mode == "dedicated":
+        return _dedicated_drift(config)
+    configured = connector_configs(config)
+    live: dict[str, dict[str, str] | None] = {}
+    for name in configured:
+        status, body = rest(config, "GET", connector_path(name) + "/config", timeout_s=10)
+        if status == 404:
+            live[name] = None
+        elif status == 200 and isinstance(body, dict):
+            live[name] = body
+        else:
+            raise StackError("connect", f"reading connector {name}'s config failed: HTTP {status}: {body}")
+    lines, updated = [], []
+    for update in plan_config_updates(configured, live, _read_applied(config)):
+        if update.action == "put":
+            put_connector(config, update.name, configured[update.name], record=True)
+            updated.append(update.name)
+        elif update.action == "same":
+            _record_applied(config, {update.name: configured[update.name]})
+            continue
+        lines.append(update.describe())
+    if updated:
+        try:
+            proc.wait_until(config, "connect", lambda: _settled(config, updated), config.ready_timeout_s,
+                            "the updated connectors restarted")
+        except StackError as exc:
+            lines.append(f"the updated connectors did not settle: {str(exc).splitlines()[0]}")
+    return lines
+
+
+def _settled(config: StackConfig, names: list[str]) -> str | None:
+    """None when each of ``names`` and its tasks are in one state again, RUNNING or PAUSED as the connector was
+    (a PUT keeps a paused connector paused), else what is not."""
+    for name in names:
+        status, body = rest(config, "GET", connector_path(name) + "/status", timeout_s=5)
+        if status != 200:
+            return f"{name}: HTTP {status}"
+        state = body["connector"]["state"]
+        if state not in ("RUNNING", "PAUSED"):
+            return f"{name} is {state}"
+        tasks = [t["state"] for t in body.get("tasks", [])]
+        if any(t != state for t in tasks):
+            return f"{name} is {state}, its tasks {tasks}"
+    return None
+
+
+def _dedicated_drift(config: StackConfig) -> list[str]:
+    from mm2_stack.config import load_passwords
+
+    path = config.run_dir / "connect" / "mm2.properties"
+    try:
+        running = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    except FileNotFoundError:
+        return []
+    keys = _differing(dedicated_properties(config, load_passwords(config)), running)
+    if not keys:
+        return []
+    return [f"MirrorMaker (dedicated mode) runs on other settings than the configured ones ({', '.join(keys)}): it "
+            "reads mm2.properties when it starts; stop its process (pid file run/pids/connect.pid) and `up` restarts "
+            "it on the configured ones"]
 
 
 def connectors_probe(config: StackConfig) -> str | None:

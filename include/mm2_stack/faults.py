@@ -8,8 +8,11 @@ latency window (a replayed backlog would otherwise read as replication latency).
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from mm2_stack import connect, metrics_store, proc
 from mm2_stack.config import StackConfig, StackError, load_passwords
@@ -207,8 +210,9 @@ def scrape_down(config: StackConfig) -> None:
 
 
 def _wait_connector_state(config: StackConfig, state: str, tasks_running: bool = False,
-                          task_state: str | None = None, no_tasks: bool = False) -> None:
-    name = _source_connector(config)
+                          task_state: str | None = None, no_tasks: bool = False, name: str = "") -> None:
+    """Wait until connector ``name`` (default: the default flow's MirrorSourceConnector) is in ``state``."""
+    name = name or _source_connector(config)
 
     def reached() -> str | None:
         code, body = connect.rest(config, "GET", connect.connector_path(name) + "/status")
@@ -231,9 +235,8 @@ def _wait_connector_state(config: StackConfig, state: str, tasks_running: bool =
 
 # --- healing ----------------------------------------------------------------------------------------
 def _put_config(config: StackConfig, name: str, cfg: dict[str, str]) -> None:
-    status, body = connect.rest(config, "PUT", connect.connector_path(name) + "/config", cfg, timeout_s=60)
-    if status not in (200, 201):
-        raise StackError("connect", f"updating {name} failed: HTTP {status}: {body}")
+    """PUT a fault's config of connector ``name`` (not recorded as the stack's own: ``up`` leaves it as it is)."""
+    connect.put_connector(config, name, cfg, record=False)
 
 
 def restart_failed_tasks(config: StackConfig) -> None:
@@ -250,8 +253,7 @@ def heal_connect_down(config: StackConfig) -> None:
 
 
 def heal_topic_excluded(config: StackConfig) -> None:
-    name = _source_connector(config)
-    _put_config(config, name, connect.connector_configs(config)[name])
+    connect.restore_connector(config, _source_connector(config))
 
 
 def heal_target_write_acl(config: StackConfig) -> None:
@@ -296,8 +298,7 @@ def heal_source_topic_deleted(config: StackConfig) -> None:
 
 
 def heal_mm2_source_unreachable(config: StackConfig) -> None:
-    name = _source_connector(config)
-    _put_config(config, name, dict(connect.connector_configs(config)[name]))
+    connect.restore_connector(config, _source_connector(config))
 
 
 def heal_target_frozen(config: StackConfig) -> None:
@@ -324,12 +325,210 @@ def heal_connector_paused(config: StackConfig) -> None:
 
 def heal_task_failed(config: StackConfig) -> None:
     name = _source_connector(config)
-    _put_config(config, name, connect.connector_configs(config)[name])
+    connect.restore_connector(config, name)
     connect.rest(config, "POST", connect.connector_path(name) + "/restart?includeTasks=true&onlyFailed=true")
 
 
 def heal_scrape_down(config: StackConfig) -> None:
     metrics_store.reload(config, metrics_store.config_text(config))
+
+
+# --- failover readiness: the default flow's checkpoints, heartbeats and its failover group on target -------
+CHECKPOINT = "MirrorCheckpointConnector"
+HEARTBEAT = "MirrorHeartbeatConnector"
+#: MirrorMaker's default ``groups.exclude`` (DefaultGroupFilter).
+MM2_GROUPS_EXCLUDE = "console-consumer-.*, connect-.*, __.*"
+#: The part name (pid file, log) of ``target-group-active``'s consumer.
+GROUP_MEMBER = "failover-member"
+
+
+def failover_groups_exclude() -> str:
+    """``groups.exclude`` of ``groups-excluded``: every failover group of the smoke test (one per DAG and flow:
+    :func:`mm2_smoke.naming.failover_group`), and MM2's default excludes."""
+    from mm2_smoke.naming import FAILOVER_GROUP_PREFIX
+
+    return FAILOVER_GROUP_PREFIX.replace(".", r"\.") + r"\..*, " + MM2_GROUPS_EXCLUDE
+
+
+def _failover_group(config: StackConfig) -> str:
+    """The smoke test's failover group of the default flow."""
+    from mm2_smoke.dag_layout import DAG_ID
+    from mm2_smoke.naming import failover_group
+
+    return failover_group(DAG_ID, config.naming.source_alias, config.naming.target_alias)
+
+
+def _connector(config: StackConfig, kind: str, fault: str) -> str:
+    """The default flow's connector of ``kind``; refused in dedicated mode (no Connect REST to change it with)."""
+    if config.mm2_mode == "dedicated":
+        raise StackError("fault", f"{fault} changes MM2's connectors over Connect REST, which MM2_STACK_MM2_MODE="
+                         "dedicated does not serve")
+    return config.naming.connector_name(kind)
+
+
+def _pause(config: StackConfig, kind: str, fault: str) -> None:
+    name = _connector(config, kind, fault)
+    connect.rest(config, "PUT", connect.connector_path(name) + "/pause")
+    _wait_connector_state(config, "PAUSED", name=name)
+
+
+def _resume(config: StackConfig, kind: str, fault: str) -> None:
+    name = _connector(config, kind, fault)
+    connect.rest(config, "PUT", connect.connector_path(name) + "/resume")
+    _wait_connector_state(config, "RUNNING", name=name)
+
+
+def _task_configs(config: StackConfig, name: str) -> list[dict[str, str]]:
+    status, body = connect.rest(config, "GET", connect.connector_path(name) + "/tasks")
+    if status != 200:
+        raise StackError("connect", f"{name}'s tasks: HTTP {status}: {body}")
+    return [t.get("config", {}) for t in body]
+
+
+def _checkpoint_config(config: StackConfig, fault: str, **settings: str) -> str:
+    """PUT the checkpoint connector's configured config with ``settings``; wait until it runs; return its name."""
+    name = _connector(config, CHECKPOINT, fault)
+    _put_config(config, name, {**connect.connector_configs(config)[name], **settings})
+    _wait_connector_state(config, "RUNNING", name=name)
+    return name
+
+
+def checkpoint_paused(config: StackConfig) -> None:
+    _pause(config, CHECKPOINT, "checkpoint-paused")
+
+
+def heal_checkpoint_paused(config: StackConfig) -> None:
+    _resume(config, CHECKPOINT, "checkpoint-paused")
+
+
+def groups_excluded(config: StackConfig) -> None:
+    """The failover group filtered out of the checkpoint connector; in place once no task is assigned it (MM2
+    assigns a task the groups it checkpoints: ``task.assigned.groups``)."""
+    name = _checkpoint_config(config, "groups-excluded", **{"groups.exclude": failover_groups_exclude()})
+    group = _failover_group(config)
+
+    def unassigned() -> str | None:
+        assigned = [t.get("task.assigned.groups", "").split(",") for t in _task_configs(config, name)]
+        return f"a task of {name} still checkpoints {group}" if any(group in a for a in assigned) else None
+
+    proc.wait_until(config, "connect", unassigned, 90, f"{group} assigned to no task of {name}", interval_s=0.5)
+
+
+def checkpoints_disabled(config: StackConfig) -> None:
+    """``emit.checkpoints.enabled=false``: MM2 then runs the checkpoint connector with no task (no checkpoint, no
+    group offset sync either)."""
+    if not config.sync_group_offsets:
+        raise StackError("fault", "MM2 refuses emit.checkpoints.enabled=false while sync.group.offsets.enabled is false "
+                         "too (MM2_STACK_SYNC_GROUP_OFFSETS=false): nothing would be left for its connector to do")
+    name = _checkpoint_config(config, "checkpoints-disabled", **{"emit.checkpoints.enabled": "false"})
+    proc.wait_until(config, "connect", lambda: f"{name} still has tasks" if _task_configs(config, name) else None,
+                    90, f"{name} without tasks", interval_s=0.5)
+
+
+def heal_checkpoint_config(config: StackConfig) -> None:
+    name = config.naming.connector_name(CHECKPOINT)
+    connect.restore_connector(config, name)
+    _wait_connector_state(config, "RUNNING", name=name)
+
+
+def heartbeats_paused(config: StackConfig) -> None:
+    _pause(config, HEARTBEAT, "heartbeats-paused")
+
+
+def heal_heartbeats_paused(config: StackConfig) -> None:
+    _resume(config, HEARTBEAT, "heartbeats-paused")
+
+
+def _member_spec(config: StackConfig) -> Path:
+    """What the member process reads (its client settings, with the ``smoke`` user's secret: 0600, in the run
+    folder, as the secrets file)."""
+    return config.run_dir / f"{GROUP_MEMBER}.json"
+
+
+def _group_state(config: StackConfig, group: str) -> tuple[str, int]:
+    """The state of ``group`` on target and its number of members (``DEAD``, 0: no such group)."""
+    from confluent_kafka import KafkaException
+
+    admin = _admin(config, "target")
+    try:
+        desc = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+    except KafkaException as exc:
+        if "GROUP_ID_NOT_FOUND" in str(exc):
+            return "DEAD", 0
+        raise
+    return desc.state.name, len(desc.members)
+
+
+def target_group_active(config: StackConfig) -> None:
+    """A consumer in the failover group on target, subscribed to the remote test topic and polling (it commits
+    nothing), in a process of its own that outlives this command (pid in the run folder): MM2 writes a group's
+    offsets on the target only while the group there is EMPTY."""
+    group, topic = _failover_group(config), _remote_topic(config)
+    if proc.running_pid(config, GROUP_MEMBER) is None:
+        spec = _member_spec(config)
+        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"client": client_config(config, "target", "smoke", load_passwords(config)), "group": group,
+                       "topic": topic, "root": str(config.root)}, fh)
+        import mm2_smoke
+
+        paths = [str(Path(__file__).resolve().parents[1]), str(Path(mm2_smoke.__file__).resolve().parents[1])]
+        pythonpath = os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])])
+        proc.spawn(config, GROUP_MEMBER, [sys.executable, "-m", "mm2_stack.faults", str(spec)],
+                   env={"PYTHONPATH": pythonpath})
+
+    def active() -> str | None:
+        state, members = _group_state(config, group)
+        return None if state == "STABLE" and members else f"{group} is {state} with {members} member(s)"
+
+    proc.wait_until(config, GROUP_MEMBER, active, 60, f"{group} with an active member on target", interval_s=0.5)
+
+
+def heal_target_group_active(config: StackConfig) -> None:
+    """Stop the member (SIGTERM: it closes its consumer, which leaves the group at once) and wait until the group is
+    EMPTY on target (or gone: it had no offsets)."""
+    proc.stop(config, GROUP_MEMBER)
+    _member_spec(config).unlink(missing_ok=True)
+    group = _failover_group(config)
+
+    def empty() -> str | None:
+        state, members = _group_state(config, group)
+        return None if state in ("EMPTY", "DEAD") and not members else f"{group} is {state} with {members} member(s)"
+
+    # A member killed without leaving is only dropped after its session timeout (librdkafka's default: 45 s).
+    proc.wait_until(config, "target", empty, 60, f"{group} EMPTY on target", interval_s=0.5)
+
+
+def run_group_member(spec_file: Path) -> int:
+    """The member of ``target-group-active`` (``python -m mm2_stack.faults <spec file>``): polls until SIGTERM, its
+    spec file is gone (the run folder wiped) or the stack's target broker has been down for a minute (the stack
+    stopped), then closes its consumer, leaving the group."""
+    import signal
+
+    from confluent_kafka import Consumer
+
+    spec = json.loads(spec_file.read_text())
+    stack = StackConfig(root=Path(spec["root"]))  # only its run folder: the target broker's pid file
+    stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    consumer = Consumer({**spec["client"], "group.id": spec["group"], "enable.auto.commit": False,
+                         "auto.offset.reset": "latest"})
+    consumer.subscribe([spec["topic"]])
+    print(f"member of {spec['group']} on target, subscribed to {spec['topic']}", flush=True)
+    last_error, target_seen = "", time.monotonic()
+    try:
+        while not stop and spec_file.exists() and time.monotonic() - target_seen < 60:
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() and str(msg.error()) != last_error:
+                last_error = str(msg.error())
+                print(f"consumer error: {last_error}", flush=True)
+            if proc.running_pid(stack, "target") is not None:
+                target_seen = time.monotonic()
+    finally:
+        consumer.close()
+    print(f"left {spec['group']}", flush=True)
+    return 0
 
 
 FAULTS: dict[str, tuple[Callable[[StackConfig], None], Callable[[StackConfig], None], str]] = {
@@ -354,6 +553,17 @@ FAULTS: dict[str, tuple[Callable[[StackConfig], None], Callable[[StackConfig], N
                            "MM2 may not READ the test topic on source (DENY ACL)"),
     "source-topic-deleted": (source_topic_deleted, heal_source_topic_deleted,
                              "the test topic is deleted on source (no auto-create)"),
+    "checkpoint-paused": (checkpoint_paused, heal_checkpoint_paused, "the MirrorCheckpointConnector is paused"),
+    "groups-excluded": (groups_excluded, heal_checkpoint_config,
+                        "the smoke test's failover groups are excluded by the MirrorCheckpointConnector's "
+                        "groups.exclude"),
+    "checkpoints-disabled": (checkpoints_disabled, heal_checkpoint_config,
+                             "the MirrorCheckpointConnector has emit.checkpoints.enabled=false"),
+    "heartbeats-paused": (heartbeats_paused, heal_heartbeats_paused,
+                          "the MirrorHeartbeatConnector is paused (heartbeats go stale)"),
+    "target-group-active": (target_group_active, heal_target_group_active,
+                            "a consumer is an active member of the failover group on target (MM2 cannot sync its "
+                            "offsets there)"),
 }
 
 
@@ -405,3 +615,7 @@ def settle(config: StackConfig, timeout_s: float = 150) -> None:
 
 def describe() -> str:
     return json.dumps({name: text for name, (_i, _h, text) in FAULTS.items()}, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(run_group_member(Path(sys.argv[1])))
