@@ -3,7 +3,8 @@
 - :func:`collect_checks` (pure): each step's part of the checklist, from the steps' results.
 - :func:`fill` (the ``checklist`` task): pulls the steps' results, writes the report, returns it. It runs
   whatever happened upstream, so every run ends with a report that says why.
-- :func:`baseline_event` (the ``go_for_phase_2`` task): the baseline an Asset event carries on GO.
+- :func:`baseline_event` (the ``go_for_phase_2`` task): the baseline an Asset event carries on GO (and the
+  failover readiness, when it was checked).
 - :func:`conclude_nogo` (the ``nogo`` task): the ranked diagnoses into the report, then the run fails so that the
   failure callback alerts.
 
@@ -23,6 +24,7 @@ from mm2_smoke.errors import SettingsError, SmokeTestNogo
 from mm2_smoke.measured import Gap
 from mm2_smoke.payloads import (
     CountResultDict,
+    FailoverBaseline,
     LatencyResult,
     PreflightReport,
     ProduceResultDict,
@@ -34,8 +36,9 @@ from mm2_smoke.settings import SmokeSettings, from_params
 
 #: A run the pre-flight stopped: one "not run" row per step.
 NOT_RUN_ROWS = ("messages_produced", "replication", "latency_baseline", "messages_on_target")
-#: The steps' tasks whose results the checklist reads.
-STEP_TASKS = (layout.PRODUCE, layout.REPLICATION, layout.LATENCY, layout.COUNT)
+#: The per-flow tasks whose results the checklist reads (each pulled at the flow's map index): the steps, then
+#: failover readiness (its result is None when the check is off for the flow; it never changes a verdict).
+STEP_TASKS = (layout.PRODUCE, layout.REPLICATION, layout.LATENCY, layout.COUNT, layout.FAILOVER)
 
 
 def utc_now_iso() -> str:
@@ -164,8 +167,8 @@ def _other_host(settings: SmokeSettings) -> bool | None:
 
 
 def flow_results(ti: Any, outcomes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[Any, Any]]]:
-    """Each flow's pre-flight outcome with its steps' results (the map index of a flow that produced is its rank
-    among those that did; a flow the pre-flight stopped has none)."""
+    """Each flow's pre-flight outcome with its per-flow tasks' results (:data:`STEP_TASKS`, by task: the map index
+    of a flow that produced is its rank among those that did; a flow the pre-flight stopped has None for each)."""
     out, index = [], 0
     for outcome in outcomes:
         if outcome["proceed"]:
@@ -178,7 +181,8 @@ def flow_results(ti: Any, outcomes: list[dict[str, Any]]) -> list[tuple[dict[str
 
 def fill(context: Any) -> SmokeReport:
     """The ``checklist`` task: fill the checklist of every flow from its steps' results, write the report (one block
-    per flow, the overall verdict GO only when every flow is GO), return it."""
+    per flow, the overall verdict GO only when every flow is GO; beside it, never changing it, the failover
+    readiness of the flows that have one: ``failover``), return it."""
     from mm2_smoke.flow_report import combine
     from mm2_smoke.preflight import Setup
     from mm2_smoke.report import render_markdown, write_report
@@ -202,7 +206,7 @@ def fill(context: Any) -> SmokeReport:
         reports = [(o["flow"], _flow_report(context, pre if single else [], from_params(o["settings"]),
                                             o["preflight"], pulled, warnings if single else [], tls))
                    for o, pulled in results]
-        report = combine(pre, reports)
+        report = combine(pre, reports, [pulled.get(layout.FAILOVER) for _o, pulled in results])
         if not single:
             report["notes"] = warnings + report["notes"]
     json_path, md_path = write_report(report)
@@ -213,13 +217,29 @@ def fill(context: Any) -> SmokeReport:
 
 
 def baseline_event(report: SmokeReport) -> dict[str, Any]:
-    """The extra of the GO run's Asset event: the run id, the verdict and the baseline's values."""
-    extra = {"run_id": report["run_id"], "verdict": "GO",
-             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
+    """The extra of the GO run's Asset event: the run id, the verdict and the baseline's values; with the report's
+    failover readiness, ``failover`` (:class:`~mm2_smoke.payloads.FailoverBaseline`)."""
+    extra: dict[str, Any] = {"run_id": report["run_id"], "verdict": "GO",
+                             **{k: v for k, v in report["baseline"].items() if k != "lag_window"}}
     blocks = report.get("flows") or []
     if len(blocks) > 1:  # each flow's own baseline (the top level's is the first flow's)
         extra["flows"] = {b["flow"]: {k: v for k, v in b["baseline"].items() if k != "lag_window"} for b in blocks}
+    readiness = failover_baseline(report)
+    if readiness:
+        extra["failover"] = readiness
     return extra
+
+
+def failover_baseline(report: SmokeReport) -> FailoverBaseline | None:
+    """The report's failover readiness as the baseline keeps it: the run's verdict and each flow's verdict,
+    ``would_reread``, ``checkpoint_age_s``, ``heartbeat_age_s`` (None: the report has no ``failover``)."""
+    section = report.get("failover")
+    if not section:
+        return None
+    return {"verdict": section["verdict"],
+            "flows": [{"flow": f["flow"], "verdict": f["verdict"], "would_reread": f.get("would_reread"),
+                       "checkpoint_age_s": f.get("checkpoint_age_s"), "heartbeat_age_s": f.get("heartbeat_age_s")}
+                      for f in section["flows"]]}
 
 
 def proven_verdicts(report: SmokeReport) -> SmokeReport:

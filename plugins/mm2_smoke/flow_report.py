@@ -7,6 +7,12 @@ every top-level field as before and a one-element ``flows``; a run of several fl
 checks, then every flow's checks, each with its ``flow``, the summed counts, and the first flow's settings and
 baseline (each flow's own are in its block).
 
+Failover readiness (the ``failover_readiness.check`` task's result per flow, :class:`~mm2_smoke.payloads.
+FailoverResult`) is beside the runbook's verdict, never part of it: when at least one flow has a result, the report
+has ``failover`` (:class:`~mm2_smoke.payloads.FailoverReport`: the run's readiness and ``flows``, each flow with a
+result and exactly :data:`~mm2_smoke.payloads.FAILOVER_FLOW_KEYS`) and that flow's block has its whole result under
+``failover``; when no flow has one, the report has no ``failover`` anywhere (as before the check existed).
+
 Pure.
 """
 
@@ -16,7 +22,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mm2_smoke.checks import Check, Status, combined
-from mm2_smoke.payloads import FlowReport, ReportCounts, SmokeReport
+from mm2_smoke.payloads import (
+    FAILOVER_FLOW_KEYS,
+    FailoverFlow,
+    FailoverReport,
+    FailoverResult,
+    FlowReport,
+    ReportCounts,
+    SmokeReport,
+)
+from mm2_smoke.readiness import NOT_READY, READY, UNKNOWN
 
 #: The counts a multi-flow report sums at the top level.
 _SUMMED = ("produced", "delivered", "received", "missing", "duplicates", "foreign")
@@ -48,13 +63,29 @@ def summed_counts(blocks: Sequence[FlowReport]) -> ReportCounts:
     return out  # type: ignore[return-value]
 
 
-def combine(pre: Sequence[Check], reports: Sequence[tuple[str, SmokeReport]]) -> SmokeReport:
+def combine(pre: Sequence[Check], reports: Sequence[tuple[str, SmokeReport]],
+            failover: Sequence[FailoverResult | None] = ()) -> SmokeReport:
     """The run's report from each flow's (``(flow, report)`` in the order checked) and the Params' checks ``pre``
     (a one-flow report already holds them).
 
     :param pre: the checks of the run as a whole (Params, connections), shown once.
+    :param failover: each flow's failover readiness result, in the order of ``reports`` (None: none for that flow;
+        empty: none at all). It never changes a verdict: it adds the report's ``failover`` (see the module's doc).
     """
     blocks = [flow_block(name, r) for name, r in reports]
+    results = list(failover)[:len(blocks)]
+    for block, result in zip(blocks, results, strict=False):
+        if result:
+            block["failover"] = result
+    out = _combined(pre, reports, blocks)
+    readiness = failover_section([(b["flow"], r) for b, r in zip(blocks, results, strict=False)])
+    if readiness:
+        out["failover"] = readiness
+    return out
+
+
+def _combined(pre: Sequence[Check], reports: Sequence[tuple[str, SmokeReport]], blocks: list[FlowReport]
+              ) -> SmokeReport:
     if len(reports) == 1:
         return {**reports[0][1], "flows": blocks}
     first = reports[0][1]
@@ -65,6 +96,61 @@ def combine(pre: Sequence[Check], reports: Sequence[tuple[str, SmokeReport]]) ->
     return {**first, "verdict": combined(statuses).value, "checks": checks,
             "failed_checks": [c for c in checks if c["status"] != Status.GO.value],
             "counts": summed_counts(blocks), "notes": notes, "flows": blocks}
+
+
+# --- failover readiness ------------------------------------------------------------------------------------------
+def overall_readiness(verdicts: Sequence[str]) -> str:
+    """The run's readiness from its flows' (as :func:`mm2_smoke.readiness.overall`, on verdict words): NOT READY when
+    a flow is, READY only when every flow is, UNKNOWN otherwise (and for no flow)."""
+    if NOT_READY in verdicts:
+        return NOT_READY
+    return READY if verdicts and all(v == READY for v in verdicts) else UNKNOWN
+
+
+def failover_flow(flow: str, result: Mapping[str, Any]) -> FailoverFlow:
+    """A flow's entry of the report's ``failover.flows[]``: exactly :data:`~mm2_smoke.payloads.FAILOVER_FLOW_KEYS`
+    (the result's ``reasons``, ``group``, ``seconds``, ``reread_max`` stay in the flow's block), named by the flow
+    of the report's block."""
+    entry = {k: result.get(k) for k in FAILOVER_FLOW_KEYS}
+    entry["flow"] = flow
+    entry["verdict"] = str(result.get("verdict") or UNKNOWN)
+    entry["diagnoses"] = list(result.get("diagnoses") or [])
+    return entry  # type: ignore[return-value]
+
+
+def failover_section(results: Sequence[tuple[str, Mapping[str, Any] | None]]) -> FailoverReport | None:
+    """The report's ``failover`` from each flow's result (``(flow, result or None)`` in flow order): the flows with a
+    result and the run's readiness over them; None when no flow has one."""
+    flows = [failover_flow(name, r) for name, r in results if r]
+    if not flows:
+        return None
+    return {"verdict": overall_readiness([f["verdict"] for f in flows]), "flows": flows}
+
+
+def readiness_of(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each flow's readiness as the report, the view and the alert show it: its ``failover.flows[]`` entry with what
+    its block's whole result adds (``reasons``, ``group``, ``reread_max``), in flow order; [] without ``failover``."""
+    section = report.get("failover") or {}
+    whole = {b.get("flow"): b.get("failover") or {} for b in report.get("flows") or []}
+    return [{**whole.get(f.get("flow"), {}), **f} for f in section.get("flows") or []]
+
+
+def unchecked_flows(report: Mapping[str, Any]) -> list[str]:
+    """The flows of a report with ``failover`` that have no readiness result (the check off for them, or the flow
+    produced nothing); [] without ``failover``."""
+    if not report.get("failover"):
+        return []
+    listed = {f.get("flow") for f in report["failover"].get("flows") or []}
+    return [b["flow"] for b in report.get("flows") or [] if b.get("flow") not in listed]
+
+
+def first_cause(readiness: Mapping[str, Any]) -> str:
+    """A flow's readiness in a few words: its first diagnosis' cause, else its first reason ('' when READY with
+    neither)."""
+    first = next(iter(readiness.get("diagnoses") or []), None)
+    if first:
+        return str(first.get("cause") or "")
+    return str(next(iter(readiness.get("reasons") or []), ""))
 
 
 def flows_of(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -54,7 +54,8 @@ def deadline_applies(context: dict[str, Any]) -> bool:
 
 def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, Any]:
     """The alert of a run: verdict, failed checks, run id and link (``url``: the run's smoke-test view;
-    ``airflow_url``: the run in Airflow), from the run's report when it exists.
+    ``airflow_url``: the run in Airflow), from the run's report when it exists; with the report's failover
+    readiness, ``failover`` (:func:`failover_alert`).
 
     :param kind: ``failure``, ``success`` or ``deadline`` (:func:`deadline_payload`).
     """
@@ -88,6 +89,11 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
     lines += [f"- {c['step']} {c['name']}: {c['status']} ({c['reason'] or c['value']})" for c in failed[:10]]
     if not report:
         lines.append(f"- no report was written ({reason or 'the run failed before its checklist'})")
+    failover = failover_alert(report) if report else None
+    if failover:
+        lines.append(f"- failover readiness: {failover['verdict']}")
+        lines += [f"  - {f['flow']}: {f['verdict']}" + (f" ({f['first_cause']})" if f["first_cause"] else "")
+                  for f in failover["flows"]]
     lines.append(url)
     return {
         "text": "\n".join(lines),
@@ -100,7 +106,22 @@ def alert_payload(context: dict[str, Any], kind: str = "failure") -> dict[str, A
         "url": url,
         "airflow_url": run_url(dag_id, run_id),
         "report": str(path) if report else None,
+        **({"failover": failover} if failover else {}),
     }
+
+
+def failover_alert(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's failover readiness as the alert gives it: ``{"verdict", "flows": [{"flow", "verdict",
+    "first_cause"}]}`` (``first_cause``: the flow's first diagnosis' cause, else its first reason; None when it has
+    neither); None when the report has no ``failover``."""
+    from mm2_smoke.flow_report import first_cause, readiness_of
+
+    section = report.get("failover")
+    if not section:
+        return None
+    return {"verdict": section.get("verdict"),
+            "flows": [{"flow": f.get("flow"), "verdict": f.get("verdict"), "first_cause": first_cause(f) or None}
+                      for f in readiness_of(report)]}
 
 
 def webhook_url(host: str, schema: str | None, port: int | None) -> str:

@@ -265,6 +265,71 @@ class ReportFiles(TypedDict):
     markdown: str
 
 
+# --- failover readiness ----------------------------------------------------------------------------------------
+class FailoverResult(TypedDict):
+    """The failover readiness task's XCom for one flow (``readiness.Readiness.to_dict`` plus ``group``, ``seconds``
+    and ``reread_max``); None instead when the check is off for the flow or the flow produced nothing."""
+
+    flow: str
+    verdict: str  # READY, NOT READY or UNKNOWN (``readiness.READY``...)
+    checkpoint_age_s: float | None
+    translated: dict[str, int] | None  # partition (a str: JSON) -> the translated offset on the target
+    would_lose: int | None
+    would_reread: int | None
+    heartbeat_age_s: float | None
+    synced_on_target: bool | None
+    diagnoses: list[dict[str, Any]]  # ``Diagnosis.to_dict()`` (with the ``flow``), most likely first
+    reasons: list[str]
+    group: str  # the smoke test's own consumer group ('' when the check could not run)
+    seconds: float | None
+    reread_max: int | None  # the most messages a switch may re-read and be READY (None: the check could not run)
+    waited_s: NotRequired[float]  # how long the check waited for MM2's checkpoint
+    config_from: NotRequired[str]  # where the checkpoint connector's config was read (``Connect REST`` or why not)
+
+
+class FailoverFlow(TypedDict):
+    """One flow in the report's ``failover.flows[]``: exactly these keys (:data:`FAILOVER_FLOW_KEYS`)."""
+
+    flow: str
+    verdict: str
+    checkpoint_age_s: float | None
+    translated: dict[str, int] | None
+    would_lose: int | None
+    would_reread: int | None
+    heartbeat_age_s: float | None
+    synced_on_target: bool | None
+    diagnoses: list[dict[str, Any]]
+
+
+#: The keys of a flow in the report's ``failover.flows[]``, in order.
+FAILOVER_FLOW_KEYS: tuple[str, ...] = tuple(FailoverFlow.__annotations__)
+
+
+class FailoverReport(TypedDict):
+    """The report's ``failover`` (only when at least one flow has a readiness result): the run's readiness (NOT READY
+    when a flow is, READY only when every flow listed is) and each flow that has a result, in flow order."""
+
+    verdict: str
+    flows: list[FailoverFlow]
+
+
+class FailoverBaselineFlow(TypedDict):
+    """One flow's readiness in the GO Asset event's ``failover`` (``checklist.baseline_event``)."""
+
+    flow: str
+    verdict: str
+    would_reread: int | None
+    checkpoint_age_s: float | None
+    heartbeat_age_s: float | None
+
+
+class FailoverBaseline(TypedDict):
+    """The GO Asset event's ``failover``: the run's readiness and each flow's baseline values of it."""
+
+    verdict: str
+    flows: list[FailoverBaselineFlow]
+
+
 class FlowReport(TypedDict):
     """One flow's block of the report (``flow_report.flow_block``): the flow (``"A->B"``), its verdict, counts,
     remote topic, checks and diagnoses, and what its checklist rows read."""
@@ -279,6 +344,7 @@ class FlowReport(TypedDict):
     e2e_latency_ms: E2eLatency
     preflight: PreflightReport | None
     notes: list[str]
+    failover: NotRequired[FailoverResult]  # the flow's failover readiness, as its task pushed it (when it did)
 
 
 class SmokeReport(TypedDict):
@@ -305,3 +371,4 @@ class SmokeReport(TypedDict):
     diagnoses: NotRequired[list[dict[str, Any]]]  # the nogo task's (``Diagnosis.to_dict()``), most likely first
     diagnosis_seconds: NotRequired[float]
     flows: NotRequired[list[FlowReport]]  # one block per flow checked (``flow_report.combine``)
+    failover: NotRequired[FailoverReport]  # failover readiness, when a flow has a result (``flow_report.combine``)

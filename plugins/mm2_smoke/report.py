@@ -12,6 +12,7 @@ from typing import Any
 
 from mm2_smoke import registry
 from mm2_smoke.checks import Check, Status, combined, overall
+from mm2_smoke.flow_report import readiness_of, unchecked_flows
 from mm2_smoke.payloads import (
     CountResultDict,
     E2eLatency,
@@ -146,6 +147,7 @@ def render_markdown(report: SmokeReport) -> str:
     else:
         lines += ["| Étape | Résultat | Notes |", "|---|---|---|",
                   *(f"| {step} | {status} | {notes} |" for step, status, notes in rows), ""]
+    lines += failover_markdown(report)
     lines += ["## Checks", "",
               "| step | check | value | GO when | status | reason | evidence |",
               "|---|---|---|---|---|---|---|"]
@@ -174,6 +176,55 @@ def render_markdown(report: SmokeReport) -> str:
     if report.get("tls"):
         lines += ["", "## Connections (TLS)", "", *(f"- {t}" for t in report["tls"])]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def reread_words(readiness: Mapping[str, Any]) -> str:
+    """``would_reread`` with the bound it is held to, when the result gives it (``9 (at most 100)``)."""
+    bound = readiness.get("reread_max")
+    return fmt(readiness.get("would_reread")) + (f" (at most {bound})" if bound is not None else "")
+
+
+def synced_words(synced: Any) -> str:
+    """``synced_on_target`` in words (None: MM2 does not sync group offsets, or they were not read)."""
+    return "yes" if synced is True else "no" if synced is False else "n/a"
+
+
+def failover_markdown(report: Mapping[str, Any]) -> list[str]:
+    """The "Bascule / failover" block: the run's readiness, then each flow's (verdict, what a switch would lose and
+    re-read, checkpoint and heartbeat ages, the group's offsets on the target, the consumer group) and why (its
+    diagnoses, the first with its evidence and action; else its reasons). No lines when the report has no
+    ``failover`` (the check was off)."""
+    section = report.get("failover")
+    if not section:
+        return []
+    lines = ["## Bascule / failover", "",
+             f"**Failover readiness: {section['verdict']}** (beside the Phase 1 verdict, which it does not change)", "",
+             "| flow | readiness | would lose | would re-read | checkpoint age | heartbeat age | synced on target | "
+             "consumer group |", "|---|---|---|---|---|---|---|---|"]
+    flows = readiness_of(report)
+    for f in flows:
+        lines.append(f"| {_cell(f['flow'])} | {f['verdict']} | {fmt(f.get('would_lose'))} | {reread_words(f)} | "
+                     f"{fmt(f.get('checkpoint_age_s'), ' s')} | {fmt(f.get('heartbeat_age_s'), ' s')} | "
+                     f"{synced_words(f.get('synced_on_target'))} | {_cell(f.get('group') or 'n/a')} |")
+    lines.append("")
+    why: list[str] = []
+    for f in flows:
+        diagnoses, reasons = f.get("diagnoses") or [], f.get("reasons") or []
+        if diagnoses:
+            first = diagnoses[0]
+            why += [f"- {f['flow']} ({f['verdict']}): most likely cause: {first.get('cause')}. Evidence: "
+                    f"{first.get('evidence')}. Action: {first.get('action')}".replace("\n", " ")]
+            why += [f"  - also: {d.get('cause')}".replace("\n", " ") for d in diagnoses[1:]]
+        elif reasons:
+            why += [f"- {f['flow']} ({f['verdict']}): " + "; ".join(str(r) for r in reasons).replace("\n", " ")]
+    unchecked = unchecked_flows(report)
+    if unchecked:
+        why.append(f"- not checked: {', '.join(unchecked)} (the check is off for it, or it produced nothing)")
+    return lines + (why + [""] if why else [])
 
 
 def with_diagnoses(report: SmokeReport, diagnoses: list[dict[str, Any]], seconds: float) -> SmokeReport:

@@ -3,7 +3,8 @@ from anywhere). Pure: data in (a report, the history rows, the trends of ``view_
 
 Every part a reader or a test looks for carries an ``id`` or a ``data-*`` attribute: ``#verdict`` (the banner, with
 ``data-verdict``), ``#checklist`` (rows ``data-step``), ``#checks`` (rows ``data-check``), ``#counts``, ``#diagnoses``
-(rows ``data-rank``), ``#preflight``, ``#history`` (rows ``data-run-id``), ``svg.trend`` (``data-metric``; points
+(rows ``data-rank``), ``#preflight``, ``#failover`` (the failover readiness, ``data-verdict``; rows ``data-flow``),
+``#history`` (rows ``data-run-id``, their failover cell ``td.failover``), ``svg.trend`` (``data-metric``; points
 ``circle[data-run-id]``, the threshold ``polyline.threshold``).
 """
 
@@ -13,11 +14,13 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from mm2_smoke.flow_report import readiness_of, unchecked_flows
 from mm2_smoke.registry import fmt
-from mm2_smoke.report import checklist_rows
+from mm2_smoke.report import checklist_rows, reread_words, synced_words
 from mm2_smoke.view_model import HistoryRow, Trend
 
-COLORS = {"GO": "#1a7f37", "NOGO": "#cf222e", "UNKNOWN": "#9a6700", "": "#6e7781"}
+COLORS = {"GO": "#1a7f37", "NOGO": "#cf222e", "UNKNOWN": "#9a6700", "READY": "#1a7f37", "NOT READY": "#cf222e",
+          "": "#6e7781"}
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:16px;color:#1f2328;background:#fff}
 h1{font-size:20px;margin:0 0 8px} h2{font-size:16px;margin:22px 0 8px;border-bottom:1px solid #d0d7de}
@@ -26,6 +29,7 @@ text-align:left;vertical-align:top} th{background:#f6f8fa} code{font-size:12px;w
 .banner{padding:14px 18px;border-radius:6px;color:#fff;font-size:22px;font-weight:600;margin-bottom:10px}
 .banner small{display:block;font-size:13px;font-weight:400;opacity:.95}
 .st{font-weight:600} .st-GO{color:#1a7f37} .st-NOGO{color:#cf222e} .st-UNKNOWN{color:#9a6700}
+.st-READY{color:#1a7f37} .st-NOT-READY{color:#cf222e}
 .muted{color:#6e7781} nav a{margin-right:14px} .charts{display:flex;flex-wrap:wrap;gap:12px}
 .counts td{text-align:right} .empty{padding:10px;background:#f6f8fa;border-radius:6px}
 """
@@ -37,7 +41,7 @@ def _e(value: Any) -> str:
 
 def _st(status: Any) -> str:
     s = str(status or "")
-    return f'<span class="st st-{_e(s)}">{_e(s)}</span>'
+    return f'<span class="st st-{_e(s.replace(" ", "-"))}">{_e(s)}</span>'
 
 
 def page(title: str, body: str) -> str:
@@ -101,6 +105,7 @@ def run_body(report: dict[str, Any], *, prefix: str, airflow_run_url: str, json_
             out.append(f'<tr data-step="{_e(step)}"><td>{_e(step)}</td><td>{_st(status)}</td><td>{_e(notes)}</td>'
                        "</tr>")
         out.append("</table>")
+    out.append(failover_html(report))
     counts = report.get("counts") or {}
     names = ("produced", "delivered", "received", "missing", "duplicates", "foreign")
     out.append('<h2>Counts</h2><table id="counts" class="counts"><tr>'
@@ -141,6 +146,38 @@ def run_body(report: dict[str, Any], *, prefix: str, airflow_run_url: str, json_
     if files:
         out.append(f'<p class="muted">Files on the worker: {_e(files.get("json"))}, {_e(files.get("markdown"))}</p>')
     return "".join(out)
+
+
+def failover_html(report: dict[str, Any]) -> str:
+    """The "Bascule / failover" block (as the Markdown report's): the run's readiness, each flow's values and why;
+    '' when the report has no ``failover``."""
+    section = report.get("failover")
+    if not section:
+        return ""
+    verdict = str(section.get("verdict", ""))
+    out = [f'<h2>Bascule / failover</h2><div id="failover" data-verdict="{_e(verdict)}"><p>Failover readiness: '
+           f"{_st(verdict)} (beside the Phase 1 verdict, which it does not change)</p>"
+           "<table><tr><th>flow</th><th>readiness</th><th>would lose</th><th>would re-read</th><th>checkpoint age</th>"
+           "<th>heartbeat age</th><th>synced on target</th><th>consumer group</th><th>why</th></tr>"]
+    for f in readiness_of(report):
+        diagnoses, reasons = f.get("diagnoses") or [], f.get("reasons") or []
+        if diagnoses:
+            first = diagnoses[0]
+            why = (f"<b>{_e(first.get('cause'))}</b><br>evidence: {_e(first.get('evidence'))}<br>action: "
+                   f"{_e(first.get('action'))}" + "".join(f"<br>also: {_e(d.get('cause'))}" for d in diagnoses[1:]))
+        else:
+            why = "<br>".join(_e(r) for r in reasons)
+        out.append(f'<tr data-flow="{_e(f.get("flow"))}" data-verdict="{_e(f.get("verdict"))}"><td>{_e(f.get("flow"))}'
+                   f'</td><td>{_st(f.get("verdict"))}</td><td>{_e(fmt(f.get("would_lose")))}</td>'
+                   f"<td>{_e(reread_words(f))}</td><td>{_e(fmt(f.get('checkpoint_age_s'), ' s'))}</td>"
+                   f"<td>{_e(fmt(f.get('heartbeat_age_s'), ' s'))}</td><td>{_e(synced_words(f.get('synced_on_target')))}"
+                   f"</td><td><code>{_e(f.get('group') or 'n/a')}</code></td><td>{why}</td></tr>")
+    out.append("</table>")
+    unchecked = unchecked_flows(report)
+    if unchecked:
+        out.append(f'<p class="muted">Not checked: {_e(", ".join(unchecked))} (the check is off for it, or it produced '
+                   "nothing).</p>")
+    return "".join(out) + "</div>"
 
 
 def no_report_body(dag_id: str, run_id: str, state: str, *, prefix: str, airflow_run_url: str) -> str:
@@ -221,14 +258,17 @@ def dag_body(dag_id: str, rows: list[HistoryRow], trends: list[Trend], *, prefix
            '<h2>Baseline trends (dashed red: the runbook\'s GO threshold)</h2><div class="charts">',
            *(trend_svg(t) for t in trends), "</div>",
            '<h2>History</h2><table id="history"><tr><th>run</th><th>flow</th><th>state</th><th>verdict</th>'
-           "<th>time to verdict</th><th>queued</th><th>first failed check</th><th>most likely cause</th></tr>"]
+           "<th>time to verdict</th><th>queued</th><th>first failed check</th><th>most likely cause</th>"
+           "<th>failover</th></tr>"]
     for r in rows:
         href = run_path(prefix, dag_id, r.run.run_id)
         out.append(f'<tr data-run-id="{_e(r.run.run_id)}" data-flow="{_e(r.flow)}" data-verdict="{_e(r.verdict)}">'
                    f'<td><a href="{_e(href)}">{_e(r.run.run_id)}</a></td><td>{_e(r.flow or "-")}</td>'
                    f"<td>{_e(r.run.state)}</td><td>{_st(r.verdict) if r.verdict else '-'}"
                    f"</td><td>{_e(_seconds(r.time_to_verdict_s))}</td><td>{_e(r.run.queued_at)}</td>"
-                   f"<td>{_e(r.first_failed)}</td><td>{_e(r.first_cause)}</td></tr>")
+                   f"<td>{_e(r.first_failed)}</td><td>{_e(r.first_cause)}</td>"
+                   f'<td class="failover" data-failover="{_e(r.failover)}">{_st(r.failover) if r.failover else "—"}'
+                   "</td></tr>")
     out.append("</table>")
     if not rows:
         out.append('<p class="empty">No run yet.</p>')

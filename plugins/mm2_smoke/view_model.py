@@ -4,9 +4,10 @@ runs and hands them here; ``view_html`` renders the result).
 
 - :func:`run_report`: the report a run's view shows (the ``nogo`` task's, with the ranked diagnoses, when there is
   one; else the ``checklist`` task's), secrets masked.
-- :func:`history`: one :class:`HistoryRow` per run (verdict, time to verdict, first failed check and first cause).
+- :func:`history`: one :class:`HistoryRow` per run (verdict, time to verdict, first failed check and first cause,
+  failover readiness when it was checked).
 - :func:`trends`: one :class:`Trend` per baseline metric (the runs' values, the runbook's threshold of each run, from
-  ``settings.py``).
+  ``settings.py``), and per failover readiness value (:data:`FAILOVER_TRENDS`) once a run has checked it.
 - :func:`redact`: values of secret-looking keys (password, secret, token, sasl.jaas.config...) masked, recursively.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from mm2_smoke.flow_report import readiness_of
 from mm2_smoke.registry import trend_metrics
 from mm2_smoke.settings import SmokeSettings
 
@@ -30,6 +32,12 @@ SECRET_TEXT = re.compile(r"""((?:sasl\.)?password|secret|token)(\s*[=:]\s*|")(["
 #: The baseline metrics drawn as trends: key in the report's ``baseline``, title, unit, the setting that holds its
 #: GO threshold (None: no threshold in the runbook); declared with the checks (:mod:`mm2_smoke.registry`).
 TREND_METRICS: tuple[tuple[str, str, str, str | None], ...] = trend_metrics()
+#: The failover readiness values drawn as trends: key in a flow's ``failover.flows[]`` entry, title, unit. Not Phase 1
+#: checks (no registry entry, no GO threshold); their points are coloured by the flow's readiness verdict.
+FAILOVER_TRENDS: tuple[tuple[str, str, str], ...] = (
+    ("would_reread", "Failover: messages a switch would re-read", "messages"),
+    ("checkpoint_age_s", "Failover: checkpoint age", "s"),
+)
 
 
 def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
@@ -106,6 +114,8 @@ class HistoryRow:
     :param first_cause: the first ranked diagnosis' cause ('' when none).
     :param baseline: the report's baseline (``lag_window`` dropped).
     :param thresholds: the run's own thresholds of the trend metrics (its settings; the runbook's defaults otherwise).
+    :param failover: the flow's failover readiness (READY, NOT READY, UNKNOWN; '' when the run has none for it).
+    :param failover_values: its values drawn as trends (:data:`FAILOVER_TRENDS`; empty when none).
     """
 
     run: RunInfo
@@ -116,6 +126,8 @@ class HistoryRow:
     baseline: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     flow: str = ""  # the flow of the row, when the run checked several ('': the run as a whole, one flow)
+    failover: str = ""
+    failover_values: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,17 +146,29 @@ def thresholds_of(report: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
-def history_row(run: RunInfo, report: dict[str, Any] | None) -> HistoryRow:
-    """The history row of ``run`` from its report (None: no report)."""
+def readiness_of_flow(report: dict[str, Any] | None, flow: str = "") -> dict[str, Any] | None:
+    """The flow's entry of the report's ``failover.flows[]`` (``flow`` '': the only entry), None when it has none."""
+    entries = readiness_of(report or {})
+    if flow:
+        return next((f for f in entries if f.get("flow") == flow), None)
+    return entries[0] if len(entries) == 1 else None
+
+
+def history_row(run: RunInfo, report: dict[str, Any] | None, flow: str = "") -> HistoryRow:
+    """The history row of ``run`` from its report (None: no report); ``flow``: the flow the row is of (its failover
+    readiness is read from the report's ``failover`` for that flow)."""
     if not report:
-        return HistoryRow(run, "", None, "", "", {}, thresholds_of(None))
+        return HistoryRow(run, "", None, "", "", {}, thresholds_of(None), flow)
     started = _parse(report.get("started_at")) or _parse(run.start_date)
     decided = _parse(report.get("finished_at"))
     seconds = round((decided - started).total_seconds(), 1) if started and decided else None
     failed = next((f"{c['step']} {c['name']}: {c['status']}" for c in report.get("failed_checks") or []), "")
     cause = next((d.get("cause", "") for d in report.get("diagnoses") or []), "")
     base = {k: v for k, v in (report.get("baseline") or {}).items() if k != "lag_window"}
-    return HistoryRow(run, str(report.get("verdict", "")), seconds, failed, cause, base, thresholds_of(report))
+    ready = readiness_of_flow(report, flow) or {}
+    return HistoryRow(run, str(report.get("verdict", "")), seconds, failed, cause, base, thresholds_of(report), flow,
+                      str(ready.get("verdict") or ""), {k: ready.get(k) for k, _t, _u in FAILOVER_TRENDS} if ready
+                      else {})
 
 
 def history(runs: list[RunInfo], reports: dict[str, dict[str, Any] | None]) -> list[HistoryRow]:
@@ -159,11 +183,13 @@ def history(runs: list[RunInfo], reports: dict[str, dict[str, Any] | None]) -> l
         report = reports.get(run.run_id)
         blocks = (report or {}).get("flows") or []
         if len(blocks) <= 1:
-            out.append(replace(history_row(run, report), flow=blocks[0]["flow"] if blocks else ""))
+            out.append(history_row(run, report, blocks[0]["flow"] if blocks else ""))
             continue
         for block in blocks:
-            flow_report = {**report, **block, "failed_checks": [c for c in block["checks"] if c["status"] != "GO"]}
-            out.append(replace(history_row(run, flow_report), flow=block["flow"]))
+            # the block's own ``failover`` (its task's whole result) must not hide the report's (``failover.flows``)
+            flow_report = {**{k: v for k, v in block.items() if k != "failover"}, "failover": report.get("failover"),
+                           "failed_checks": [c for c in block["checks"] if c["status"] != "GO"]}
+            out.append(history_row(run, {**report, **flow_report}, block["flow"]))
     return out
 
 
@@ -213,6 +239,11 @@ def _trends(rows: list[HistoryRow]) -> list[Trend]:
             if setting and key in row.thresholds:
                 limits.append((row.run.run_id, row.thresholds[key]))
         out.append(Trend(key, title, unit, setting, points, limits))
+    if any(row.failover for row in rows):  # failover readiness was checked: its trends (none while it is off)
+        for key, title, unit in FAILOVER_TRENDS:
+            points = [(row.run.run_id, value, row.failover) for row in oldest_first
+                      if (value := _number(row.failover_values.get(key))) is not None]
+            out.append(Trend(key, title, unit, None, points, []))
     return out
 
 

@@ -45,13 +45,13 @@ def test_step_1_2s_result_and_the_report_have_exactly_their_typed_keys() -> None
     r = result("met", now, {"poll_total": Growth("q", 3.0).to_dict()}, {}, produced, 10.0)
     assert set(r) == keys(p.ReplicationResult) and r["data_after_production_s"] == 10.5
     report = sample_report()
-    optional = {"report_files", "diagnoses", "diagnosis_seconds", "flows"}
+    optional = {"report_files", "diagnoses", "diagnosis_seconds", "flows", "failover"}
     assert set(report) == keys(p.SmokeReport) - optional
     from mm2_smoke.flow_report import combine
 
     combined = combine([], [("source->target", report)])
-    assert set(combined) == keys(p.SmokeReport) - {"report_files", "diagnoses", "diagnosis_seconds"}
-    assert [set(b) for b in combined["flows"]] == [keys(p.FlowReport)]
+    assert set(combined) == keys(p.SmokeReport) - {"report_files", "diagnoses", "diagnosis_seconds", "failover"}
+    assert [set(b) for b in combined["flows"]] == [keys(p.FlowReport) - {"failover"}]
     assert set(report["counts"]) == keys(p.ReportCounts) and set(report["e2e_latency_ms"]) == keys(p.E2eLatency)
 
 
