@@ -294,6 +294,8 @@ def _cluster_acls(config: StackConfig, cluster: str) -> list[Acl]:
     def allow(principal: str, res: str, name: str, pat: str, *ops: str) -> None:
         acls.extend(Acl(f"User:{principal}", res, name, pat, op) for op in ops)
 
+    from mm2_smoke.failover import internal_topics
+
     into = [config.flow_naming(f.source, f.target) for f in config.flows if f.target == cluster]
     if any(f.source == cluster for f in config.flows):
         # MM2 reads every topic its `topics` filter selects, and lists groups for checkpoints.
@@ -303,8 +305,9 @@ def _cluster_acls(config: StackConfig, cluster: str) -> list[Acl]:
         # The smoke test produces (and may create) test topics, and may consume them back.
         allow("smoke", "TOPIC", naming.prefix, "PREFIXED", "CREATE", "WRITE", "READ", "DESCRIBE", "DESCRIBE_CONFIGS")
         allow("smoke", "GROUP", "mm2-smoke", "PREFIXED", "READ", "DESCRIBE")
-        # Diagnostics read ACLs and broker configs (read-only).
+        # Diagnostics read ACLs and broker configs (read-only); failover readiness: does the offset-syncs topic exist.
         allow("smoke", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE", "DESCRIBE_CONFIGS")
+        allow("smoke", "TOPIC", "mm2-offset-syncs", "PREFIXED", "DESCRIBE")
     if into:
         # Per flow into this cluster: its remote topics, remote heartbeats and checkpoints topic
         # (`<source alias><separator>`), and with IdentityReplicationPolicy the remote topics' own names.
@@ -320,8 +323,13 @@ def _cluster_acls(config: StackConfig, cluster: str) -> list[Acl]:
         for named in into:
             allow("mm2", "GROUP", named.source_alias + "-mm2", "LITERAL", "READ", "DESCRIBE")
         allow("mm2", "BROKER", "kafka-cluster", "LITERAL", "DESCRIBE")
-        # The smoke test sees when MM2 last emitted a heartbeat (list offsets: DESCRIBE only).
-        allow("smoke", "TOPIC", "heartbeats", "LITERAL", "DESCRIBE")
+        # The smoke test sees when MM2 last emitted a heartbeat (list offsets: DESCRIBE) and, for failover
+        # readiness, reads the flows' heartbeats (READ), their checkpoints and whether the offset syncs exist.
+        allow("smoke", "TOPIC", "heartbeats", "LITERAL", "DESCRIBE", "READ")
+        for named in into:
+            checkpoints = internal_topics(named.source_alias, named.target_alias, named.separator).checkpoints
+            allow("smoke", "TOPIC", checkpoints, "LITERAL", "READ", "DESCRIBE")
+        allow("smoke", "TOPIC", "mm2-offset-syncs", "PREFIXED", "DESCRIBE")
         # The smoke test reads the remote test topics.
         for named in into:
             allow("smoke", "TOPIC", named.remote_prefix, "PREFIXED", "READ", "DESCRIBE", "DESCRIBE_CONFIGS")

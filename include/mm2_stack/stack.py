@@ -122,7 +122,9 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
     plan = plan_up(status(config) if has_stack else [], has_stack, fresh)
     if not plan.build:
         timings = _start_parts(config, plan.start) if plan.start else {}
-        warnings = plan.warnings if not plan.start else plan_up(status(config), True, False).warnings
+        configs_applied = _apply_connector_configs(config)
+        warnings = (plan.warnings if not plan.start and not configs_applied
+                    else plan_up(status(config), True, False).warnings)
         if not config.env_file.exists():
             write_env_file(config, load_passwords(config))
         for warning in warnings:
@@ -134,6 +136,20 @@ def up(config: StackConfig, fresh: bool = False) -> dict[str, float]:
             timings["first_record"] = _warm_up(config)
         return timings
     return _build(config)
+
+
+def _apply_connector_configs(config: StackConfig) -> bool:
+    """Give a running MM2 the connectors' configured configs where the stack's own stand (never a fault's:
+    :func:`connect.apply_connector_configs`); say what was updated or left. True when anything was said."""
+    if proc.running_pid(config, "connect") is None:
+        return False
+    try:
+        lines = connect.apply_connector_configs(config)
+    except (StackError, OSError) as exc:  # Connect REST not answering: the part's warning says so
+        lines = [f"warning: the connectors' configs were not checked: {str(exc).splitlines()[0]}"]
+    for line in lines:
+        _say(line)
+    return bool(lines)
 
 
 def _start_parts(config: StackConfig, parts: Sequence[str]) -> dict[str, float]:

@@ -379,15 +379,19 @@ def flow_heartbeat_age_s(target: Any, source_alias: str, target_alias: str, now_
             return None, f"{HEARTBEATS_TOPIC} on target holds no record"
         consumer.assign(starts)
         newest = -1
+        error = ""
         deadline = time.monotonic() + timeout_s
-        while ends and time.monotonic() < deadline:
+        while ends and time.monotonic() < deadline and not error:
             for msg in consumer.consume(500, timeout=0.5):
                 if msg.error() is not None:
+                    error = error or f"reading {HEARTBEATS_TOPIC} on target: {msg.error().str()}"
                     continue
                 if _heartbeat_key(msg.key() or b"") == (source_alias, target_alias):
                     newest = max(newest, msg.timestamp()[1])
                 if msg.offset() + 1 >= ends.get(msg.partition(), 0):
                     ends.pop(msg.partition(), None)
+        if newest < 0 and error:
+            return None, error
         if newest < 0:
             return None, (f"no heartbeat of {source_alias}->{target_alias} among the last {tail} records of "
                           f"{HEARTBEATS_TOPIC} on target")

@@ -115,12 +115,16 @@ class FailoverReadinessOperator(BaseOperator):
             return unknown(self.settings, f"the failover check failed: {type(exc).__name__}: {exc}")
 
     def _finish(self, context: Any, state: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
-        from mm2_smoke.failover_check import log_line
-        from mm2_smoke.hooks import SmokeKafkaHook
+        from mm2_smoke.failover_check import log_line, read_config
+        from mm2_smoke.hooks import SmokeKafkaHook, connect_rest
         from mm2_smoke.topology import conns
 
         s = from_params(self.settings)
         source_conn, target_conn = conns(self.settings)
+        # The chain as it is now (MM2 may have learnt the group, or a connector changed state, during the wait).
+        now = read_config(connect_rest(self.settings), s.source_alias, s.target_alias)
+        if now.rest_read:
+            state = {**state, "config": now.to_dict()}
         result = conclude(s, state, last, SmokeKafkaHook(source_conn), SmokeKafkaHook(target_conn))
         self.log.info(log_line(result))
         for d in result["diagnoses"][:3]:

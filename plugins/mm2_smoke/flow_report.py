@@ -120,11 +120,16 @@ def failover_flow(flow: str, result: Mapping[str, Any]) -> FailoverFlow:
 
 def failover_section(results: Sequence[tuple[str, Mapping[str, Any] | None]]) -> FailoverReport | None:
     """The report's ``failover`` from each flow's result (``(flow, result or None)`` in flow order): the flows with a
-    result and the run's readiness over them; None when no flow has one."""
+    result and the run's readiness over them; None when no flow has one. A run with a flow left unchecked (the
+    pre-flight stopped it, it produced nothing, no checkpoint connector under ``auto``) is never READY as a whole:
+    that flow's consumers could not be shown to switch (UNKNOWN, unless a checked flow is NOT READY)."""
     flows = [failover_flow(name, r) for name, r in results if r]
     if not flows:
         return None
-    return {"verdict": overall_readiness([f["verdict"] for f in flows]), "flows": flows}
+    verdicts = [f["verdict"] for f in flows]
+    if len(flows) < len(results):
+        verdicts.append("UNKNOWN")
+    return {"verdict": overall_readiness(verdicts), "flows": flows}
 
 
 def readiness_of(report: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -103,6 +103,9 @@ def test_a_flow_without_a_result_is_left_out_and_the_block_has_no_failover() -> 
     assert "failover" in report["flows"][0] and "failover" not in report["flows"][1]
     assert "- not checked: B->A" in render_markdown(report)
     assert _two(None, _result("A->B", UNKNOWN))["failover"]["verdict"] == UNKNOWN
+    # A flow left unchecked keeps the run from READY: its consumers were never shown to switch.
+    assert _two(None)["failover"]["verdict"] == UNKNOWN
+    assert _two(None, _result("A->B", NOT_READY))["failover"]["verdict"] == NOT_READY
 
 
 @pytest.mark.parametrize("verdicts", [[], [READY], [READY, READY], [READY, UNKNOWN], [UNKNOWN, NOT_READY, READY],
