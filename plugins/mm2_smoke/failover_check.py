@@ -116,6 +116,17 @@ class CheckpointConfig:
         """MM2's checkpoint tasks were assigned ``group`` (None: not read)."""
         return None if self.assigned_groups is None else group in self.assigned_groups
 
+    def hopeless(self, group: str) -> str:
+        """Why no checkpoint of a new commit can come, whatever the wait ('' when one may): the connector stopped
+        or failed, the group filtered out, checkpoints disabled (as Connect REST shows them)."""
+        if not self.rest_read or not self.connector:
+            return ""
+        if self.state.split(" ")[0] in ("PAUSED", "STOPPED", "UNASSIGNED", "FAILED"):
+            return f"{self.connector} is {self.state}"
+        if not self.emit_enabled:
+            return f"{self.connector} has emit.checkpoints.enabled=false"
+        return self.group_filtered(group)
+
     def wait_bound_s(self, group_known: bool | None, ceiling_s: float) -> float:
         """How long a fresh checkpoint (and, with group sync, the target group's offsets) may take: an emit interval
         (plus a sync interval), plus the groups' refresh while MM2 has not learnt the group, plus a margin; at most
@@ -285,7 +296,8 @@ def commit_half(source: Any, topic: str, group: str, run_tag: str, since_ms: int
 
 def read_checkpoints(target: Any, checkpoints_topic: str, group: str, topic: str, since_ms: int,
                      timeout_s: float = 10) -> tuple[dict[int, tuple[Checkpoint, int]], str]:
-    """The newest checkpoint per partition of ``topic`` for ``group`` written since ``since_ms`` on the target's
+    """The newest checkpoint per partition of ``topic`` (the remote topic: checkpoints name the topic as it is on the
+    target) for ``group`` written since ``since_ms`` on the target's
     checkpoints topic (with its record time, ms), or ``({}, why not)``."""
     from mm2_smoke.failover import RecordFormatError
     from mm2_smoke.run_reader import PartitionReader, reader_settings
@@ -441,7 +453,8 @@ def poll(target: Any, state: dict[str, Any]) -> dict[str, Any]:
     """One look: the newest checkpoints of the group and, with group sync, its offsets on the target. ``done`` when
     every committed partition has a checkpoint of the commit (and the target group sits at its translation)."""
     committed = {int(p): int(o) for p, o in state["committed"].items()}
-    found, why = read_checkpoints(target, state["checkpoints_topic"], state["group"], state["topic"],
+    # A checkpoint names the topic as it is on the target (MirrorCheckpointTask renames it by the policy).
+    found, why = read_checkpoints(target, state["checkpoints_topic"], state["group"], state["remote_topic"],
                                   state["since_ms"])
     out: dict[str, Any] = {"checkpoints": {str(p): [cp.upstream, cp.downstream, ts] for p, (cp, ts) in found.items()},
                            "checkpoints_error": why, "done": fresh(found, committed)}
@@ -450,6 +463,8 @@ def poll(target: Any, state: dict[str, Any]) -> dict[str, Any]:
         out.update(target_offsets={str(p): o for p, o in offsets.items()}, target_state=group_state,
                    target_error=error)
         out["done"] = all(offsets.get(p) == found[p][0].downstream for p in committed)
+        if not out["done"] and group_state.upper() not in ("EMPTY", "DEAD", ""):
+            out["done"] = True  # the group has members on the target: MM2 cannot sync it, waiting cannot help
     return out
 
 

@@ -10,6 +10,8 @@ What it reads is :mod:`mm2_smoke.failover_check`'s, the judgment :func:`mm2_smok
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +21,10 @@ from mm2_smoke.settings import from_params
 
 #: The operator's XCom key of what the deferred half needs (the commit, the config, the wait's start).
 STATE_KEY = "failover_state"
+
+
+def _quiet(*_args: Any) -> None:
+    """A log that says nothing (the functions' default outside a task)."""
 
 
 class FailoverReadinessOperator(BaseOperator):
@@ -46,62 +52,28 @@ class FailoverReadinessOperator(BaseOperator):
 
     def _execute(self, context: Any) -> dict[str, Any] | None:
         from mm2_smoke import dag_layout as ids
-        from mm2_smoke.failover_check import commit_half, poll, read_config, topics_of
         from mm2_smoke.hooks import SmokeKafkaHook, connect_rest
-        from mm2_smoke.naming import failover_group
-        from mm2_smoke.topology import conns, flow_name, run_tag
+        from mm2_smoke.topology import conns
 
-        started = time.time()
-        s = from_params(self.settings)
-        flow = flow_name(self.settings)
-        if s.failover_check == "off":
-            self.log.info("failover %s: failover_check=off", flow)
-            return None
         ti = context["ti"]
         produced = ti.xcom_pull(task_ids=ids.PRODUCE.id, map_indexes=ti.map_index)
-        if not produced or not produced.get("delivered"):
-            self.log.info("failover %s: step 1.1 delivered nothing: nothing to rehearse", flow)
-            return None
-        config = read_config(connect_rest(self.settings), s.source_alias, s.target_alias)
-        if s.failover_check == "auto" and config.rest_read and not config.connector:
-            self.log.info("failover %s: no MirrorCheckpointConnector for the flow (failover_check=auto: not checked)",
-                          flow)
-            return None
-        group = failover_group(context["dag"].dag_id, s.source_alias, s.target_alias)
         source_conn, target_conn = conns(self.settings)
-        tag = produced.get("run_tag") or run_tag(context["run_id"], self.settings)
-        commit = commit_half(SmokeKafkaHook(source_conn), produced["topic"], group, tag, produced["started_ms"] - 60_000)
-        self.log.info("failover %s: group %s committed %s on source%s", flow, group, commit.committed,
-                      f" ({commit.error})" if commit.error else "")
-        topics = topics_of(self.settings, config)
-        known = config.group_known(group)
-        bound = config.wait_bound_s(known, s.failover_timeout_s)
-        state = {"flow": flow, "group": group, "topic": produced["topic"], "remote_topic": s.remote_topic,
-                 "committed": {str(p): o for p, o in commit.committed.items()}, "commit": commit.to_dict(),
-                 "config": config.to_dict(), "checkpoints_topic": topics.checkpoints,
-                 "offset_syncs_topic": topics.offset_syncs, "sync": config.sync_enabled,
-                 "since_ms": commit.at_ms - 600_000, "started": started, "deadline": time.time() + bound,
-                 "bound_s": bound, "run_tag": tag, "started_ms": produced["started_ms"]}
+        state = prepare(self.settings, produced, context["dag"].dag_id, context["run_id"],
+                        connect_rest(self.settings), SmokeKafkaHook(source_conn), log=self.log.info)
+        if state is None:
+            return None
         ti.xcom_push(key=STATE_KEY, value=state)
-        if commit.error or not commit.committed:
-            return self._finish(context, state, {"checkpoints": {}, "done": False})
-        target = SmokeKafkaHook(target_conn)
-        self.log.info("failover %s: waiting up to %.0f s for MM2's checkpoint of the commit (%s)", flow, bound,
-                      config.read_from)
-        last: dict[str, Any] = {}
-        while time.time() < started + s.defer_after_s:
-            last = poll(target, state)
-            if last["done"] or time.time() >= state["deadline"]:
-                return self._finish(context, state, last)
-            time.sleep(min(1.0, s.poke_interval_s))
-        if time.time() >= state["deadline"]:
+        s = from_params(self.settings)
+        last = wait(SmokeKafkaHook(target_conn), state, until=state["started"] + s.defer_after_s,
+                    interval_s=min(1.0, s.poke_interval_s))
+        if last["done"] or time.time() >= state["deadline"] or not state["committed"]:
             return self._finish(context, state, last)
         from mm2_smoke.triggers import FailoverTrigger
 
-        self.log.info("failover %s: deferring the wait to the triggerer", flow)
+        self.log.info("failover %s: deferring the wait to the triggerer", state["flow"])
         self.defer(trigger=FailoverTrigger(target_conn_id=target_conn, state=state,
                                            poke_interval_s=min(1.0, s.poke_interval_s)),
-                   method_name="execute_complete", timeout=timedelta(seconds=bound + 120))
+                   method_name="execute_complete", timeout=timedelta(seconds=state["bound_s"] + 120))
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         from mm2_smoke import dag_layout as ids
@@ -115,22 +87,88 @@ class FailoverReadinessOperator(BaseOperator):
             return unknown(self.settings, f"the failover check failed: {type(exc).__name__}: {exc}")
 
     def _finish(self, context: Any, state: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
-        from mm2_smoke.failover_check import log_line, read_config
         from mm2_smoke.hooks import SmokeKafkaHook, connect_rest
         from mm2_smoke.topology import conns
 
-        s = from_params(self.settings)
         source_conn, target_conn = conns(self.settings)
-        # The chain as it is now (MM2 may have learnt the group, or a connector changed state, during the wait).
-        now = read_config(connect_rest(self.settings), s.source_alias, s.target_alias)
-        if now.rest_read:
-            state = {**state, "config": now.to_dict()}
-        result = conclude(s, state, last, SmokeKafkaHook(source_conn), SmokeKafkaHook(target_conn))
-        self.log.info(log_line(result))
-        for d in result["diagnoses"][:3]:
-            self.log.info("failover %s cause: %s (%s/%s): %s", result["flow"], d["cause"], d["component"],
-                          d["cause_class"], d["evidence"])
-        return result
+        return finish(self.settings, state, last, connect_rest(self.settings), SmokeKafkaHook(source_conn),
+                      SmokeKafkaHook(target_conn), log=self.log.info)
+
+
+def prepare(settings: dict[str, Any], produced: dict[str, Any] | None, dag_id: str, run_id: str, connect: Any,
+            source: Any, log: Callable[..., None] = _quiet) -> dict[str, Any] | None:
+    """The check's first half: the flow's checkpoint config, the group's commit on the source half-way through this
+    run's messages, and the wait's bound. The wait's state (JSON), or None when the check is off for the flow."""
+    from mm2_smoke.failover_check import commit_half, read_config, topics_of
+    from mm2_smoke.naming import failover_group
+    from mm2_smoke.topology import flow_name, run_tag
+
+    started = time.time()
+    s = from_params(settings)
+    flow = flow_name(settings)
+    if s.failover_check == "off":
+        log("failover %s: failover_check=off", flow)
+        return None
+    if not produced or not produced.get("delivered"):
+        log("failover %s: step 1.1 delivered nothing: nothing to rehearse", flow)
+        return None
+    config = read_config(connect, s.source_alias, s.target_alias)
+    if s.failover_check == "auto" and config.rest_read and not config.connector:
+        log("failover %s: no MirrorCheckpointConnector for the flow (failover_check=auto: not checked)", flow)
+        return None
+    group = failover_group(dag_id, s.source_alias, s.target_alias)
+    tag = produced.get("run_tag") or run_tag(run_id, settings)
+    commit = commit_half(source, produced["topic"], group, tag, produced["started_ms"] - 60_000)
+    log("failover %s: group %s committed %s on source%s", flow, group, commit.committed,
+        f" ({commit.error})" if commit.error else "")
+    topics = topics_of(settings, config)
+    bound = config.wait_bound_s(config.group_known(group), s.failover_timeout_s)
+    hopeless = config.hopeless(group)
+    if hopeless:  # one look, no wait: the verdict comes at once, with the cause
+        bound = 0.0
+        log("failover %s: no checkpoint can come (%s): not waiting", flow, hopeless)
+    else:
+        log("failover %s: waiting up to %.0f s for MM2's checkpoint of the commit (config from %s)", flow, bound,
+            config.read_from)
+    return {"flow": flow, "group": group, "topic": produced["topic"], "remote_topic": s.remote_topic,
+            "committed": {str(p): o for p, o in commit.committed.items()}, "commit": commit.to_dict(),
+            "config": config.to_dict(), "checkpoints_topic": topics.checkpoints,
+            "offset_syncs_topic": topics.offset_syncs, "sync": config.sync_enabled,
+            "since_ms": commit.at_ms - 600_000, "started": started, "deadline": time.time() + bound,
+            "bound_s": bound, "run_tag": tag, "started_ms": produced["started_ms"]}
+
+
+def wait(target: Any, state: dict[str, Any], until: float, interval_s: float = 1.0) -> dict[str, Any]:
+    """Look for MM2's checkpoint of the commit until it is there, ``until`` (epoch s) or the wait's bound; the last
+    look (:func:`mm2_smoke.failover_check.poll`)."""
+    from mm2_smoke.failover_check import poll
+
+    last: dict[str, Any] = {"done": False, "checkpoints": {}}
+    if not state["committed"]:
+        return last
+    while True:
+        last = poll(target, state)
+        if last["done"] or time.time() >= min(until, state["deadline"]):
+            return last
+        time.sleep(interval_s)
+
+
+def finish(settings: dict[str, Any], state: dict[str, Any], last: dict[str, Any], connect: Any, source: Any,
+           target: Any, log: Callable[..., None] = _quiet) -> dict[str, Any]:
+    """The check's second half: the chain re-read as it is now (MM2 may have learnt the group, a connector changed
+    state, during the wait), the switch rehearsed, judged and diagnosed (:func:`conclude`)."""
+    from mm2_smoke.failover_check import log_line, read_config
+
+    s = from_params(settings)
+    now = read_config(connect, s.source_alias, s.target_alias)
+    if now.rest_read:
+        state = {**state, "config": now.to_dict()}
+    result = conclude(s, state, last, source, target)
+    log(log_line(result))
+    for d in result["diagnoses"][:3]:
+        log("failover %s cause: %s (%s/%s): %s", result["flow"], d["cause"], d["component"], d["cause_class"],
+            d["evidence"])
+    return result
 
 
 def unknown(settings: dict[str, Any], why: str) -> dict[str, Any]:
@@ -168,7 +206,7 @@ def conclude(s: Any, state: dict[str, Any], last: dict[str, Any], source: Any, t
     if commit.error:
         unread.append(commit.error)
     now_ms = time.time() * 1000
-    found = {int(p): (Checkpoint(group, state["topic"], int(p), v[0], v[1]), int(v[2]))
+    found = {int(p): (Checkpoint(group, state["remote_topic"], int(p), v[0], v[1]), int(v[2]))
              for p, v in (last.get("checkpoints") or {}).items()}
     if last.get("checkpoints_error"):
         unread.append(last["checkpoints_error"])
@@ -217,7 +255,14 @@ def conclude(s: Any, state: dict[str, Any], last: dict[str, Any], source: Any, t
         readiness.would_reread, reread_max, readiness.synced_on_target, group_state,
         readiness.heartbeat_age_s, hb_bound, syncs, state["offset_syncs_topic"], known,
         unread if readiness.verdict != "READY" else ())
-    diagnoses = [{**d.to_dict(), "flow": flow} for d in readiness_causes(facts)]
+    causes = readiness_causes(facts)
+    proven = next((d for d in causes if d.certain), None)
+    if readiness.verdict == "UNKNOWN" and proven is not None:
+        # The verdict follows proof: what could not be measured is explained by a proven fault (a group filtered
+        # out, checkpoints disabled, the connector paused...): NOT READY, not "I don't know".
+        readiness = replace(readiness, verdict="NOT READY", reasons=[
+            f"NOT READY, not UNKNOWN: {proven.cause}", *readiness.reasons])
+    diagnoses = [{**d.to_dict(), "flow": flow} for d in causes]
     return {**readiness.to_dict(diagnoses), "group": group, "reread_max": reread_max,
             "seconds": round(time.time() - state["started"], 1), "waited_s": round(
                 min(time.time(), state["deadline"]) - state["started"], 1), "config_from": config.read_from}

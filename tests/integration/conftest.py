@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from mm2_stack.airflow_server import AirflowServer, port_offset
 from mm2_stack.config import StackConfig
 from tests.support.airflow_api import TEST_UI_PORT, AirflowApi, free_port_block
 
-_STARTED_SERVERS: list[AirflowServer] = []  # the airflow_server of this session, while it runs
+_STARTED_SERVERS: list[AirflowServer] = []
+#: The failover check (failover_check=auto) adds its wait to every run; the runs of the other tests go without it
+#: (MM2_SMOKE_FAILOVER_CHECK=off, the Param's default in the DAG file), and the tests about it ask for it.
+os.environ.setdefault("MM2_SMOKE_FAILOVER_CHECK", "off")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def conns(live_stack: StackConfig, monkeypatch_module) -> dict[str, str]:
+    """The stack's Airflow connections in this process's environment (hooks read them as Airflow does)."""
+    from mm2_stack.airflow_run import read_env_file
+
+    env = read_env_file(live_stack.env_file)
+    for key, value in env.items():
+        if key.startswith("AIRFLOW_CONN_"):
+            monkeypatch_module.setenv(key, value)
+    return env  # the airflow_server of this session, while it runs
 
 
 @pytest.fixture(scope="session")

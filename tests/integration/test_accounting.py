@@ -24,28 +24,11 @@ from pathlib import Path
 import pytest
 
 from mm2_stack import connect, faults
-from mm2_stack.airflow_run import airflow_env, dags_test, read_env_file
+from mm2_stack.airflow_run import airflow_env, dags_test
 from mm2_stack.config import load_passwords
 from mm2_stack.kafka import client_config
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def conns(live_stack, monkeypatch_module) -> dict[str, str]:
-    """The stack's Airflow connections in this process's environment (hooks read them as Airflow does)."""
-    env = read_env_file(live_stack.env_file)
-    for key, value in env.items():
-        if key.startswith("AIRFLOW_CONN_"):
-            monkeypatch_module.setenv(key, value)
-    return env
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 def _settings(**kw):

@@ -61,7 +61,7 @@ def test_a_bad_sync_knob_names_the_variable() -> None:
         StackConfig.from_env({"MM2_STACK_SYNC_GROUP_OFFSETS": "off"})
 
 
-FAILOVER_FAULTS = ("checkpoint-paused", "groups-excluded", "checkpoints-disabled", "heartbeats-paused",
+FAILOVER_FAULTS = ("checkpoint-paused", "groups-excluded", "heartbeats-paused",
                    "target-group-active")
 
 
@@ -111,12 +111,6 @@ def test_connector_faults_are_refused_in_dedicated_mode(tmp_path: Path) -> None:
             inject(config)
 
 
-def test_checkpoints_disabled_is_refused_when_sync_is_off_too(tmp_path: Path) -> None:
-    with pytest.raises(StackError, match="MM2 refuses emit.checkpoints.enabled=false"):
-        faults.checkpoints_disabled(StackConfig(root=tmp_path, sync_group_offsets=False))
-
-
-# --- up on an existing stack ------------------------------------------------------------------------
 def _configured() -> dict[str, dict[str, str]]:
     return connect.connector_configs(StackConfig.from_env({}))
 
@@ -155,7 +149,7 @@ def test_a_stack_built_before_the_record_is_taken_as_built_with_the_former_check
     assert connect.unrecorded_config(configured[SOURCE]) == configured[SOURCE]
     live: dict[str, dict[str, str] | None] = {**configured, CHECKPOINT: former}
     assert _actions(connect.plan_config_updates(configured, live, None))[CHECKPOINT] == "put"
-    # ...but not one a fault changed since (checkpoints-disabled on such a stack).
+    # ...but not one a fault changed since (groups-excluded on such a stack).
     disabled = {**former, "emit.checkpoints.enabled": "false"}
     assert _actions(connect.plan_config_updates(configured, {**configured, CHECKPOINT: disabled},
                                                 None))[CHECKPOINT] == "left"
