@@ -107,7 +107,7 @@ def loop_finding(config: StackConfig) -> str | None:
     return next((f.message for f in findings if f.kind == "loop"), None)
 
 
-def warm_up(config: StackConfig, timeout_s: float = 150) -> ProbeResult:
+def warm_up(config: StackConfig, timeout_s: float = 150, wait_latency: bool = True) -> ProbeResult:
     """One probe through each flow of the chain, then wait until MM2's latency window holds no slow record.
 
     MM2 keeps replication-latency avg/max over two 30 s samples: a chain's first record (cold JVM paths, the remote
@@ -117,12 +117,14 @@ def warm_up(config: StackConfig, timeout_s: float = 150) -> ProbeResult:
     records (:func:`loop_finding`) is not waited for: a looping record keeps its first timestamp, so its latency
     only grows.
 
+    :param wait_latency: False sends the probes only (the chain proven to replicate), without waiting for the window:
+        for a caller whose next run does not read MM2's latency (a sequence of faults, healed in full at its end).
     :return: the default flow's probe.
     """
     from mm2_stack import connect, proc
 
     results = [send_probe(config, timeout_s=timeout_s, flow=flow) for flow in config.flows]
-    if loop_finding(config):
+    if loop_finding(config) or not wait_latency:
         return results[0]
     selectors = list(dict.fromkeys(stack_queries(config, flow).gauge_series()["latency_max_ms"]
                                    for flow in config.flows))

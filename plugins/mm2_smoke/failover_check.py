@@ -472,4 +472,5 @@ def log_line(result: Mapping[str, Any]) -> str:
     """One line for the task log."""
     return (f"failover {result.get('flow')}: {result.get('verdict')} (would_lose {result.get('would_lose')}, "
             f"would_reread {result.get('would_reread')}, checkpoint age {result.get('checkpoint_age_s')} s, "
-            f"heartbeat age {result.get('heartbeat_age_s')} s, synced {result.get('synced_on_target')})")
+            f"heartbeat age {result.get('heartbeat_age_s')} s, synced {result.get('synced_on_target')}, MM2's "
+            f"checkpoint-latency-ms {result.get('checkpoint_latency_ms')})")

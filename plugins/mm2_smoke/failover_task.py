@@ -91,8 +91,11 @@ class FailoverReadinessOperator(BaseOperator):
         from mm2_smoke.topology import conns
 
         source_conn, target_conn = conns(self.settings)
+        from mm2_smoke.dag_layout import PROMETHEUS_CONN
+        from mm2_smoke.hooks import PrometheusHook
+
         return finish(self.settings, state, last, connect_rest(self.settings), SmokeKafkaHook(source_conn),
-                      SmokeKafkaHook(target_conn), log=self.log.info)
+                      SmokeKafkaHook(target_conn), log=self.log.info, prom=PrometheusHook(PROMETHEUS_CONN))
 
 
 def prepare(settings: dict[str, Any], produced: dict[str, Any] | None, dag_id: str, run_id: str, connect: Any,
@@ -154,7 +157,7 @@ def wait(target: Any, state: dict[str, Any], until: float, interval_s: float = 1
 
 
 def finish(settings: dict[str, Any], state: dict[str, Any], last: dict[str, Any], connect: Any, source: Any,
-           target: Any, log: Callable[..., None] = _quiet) -> dict[str, Any]:
+           target: Any, log: Callable[..., None] = _quiet, prom: Any = None) -> dict[str, Any]:
     """The check's second half: the chain re-read as it is now (MM2 may have learnt the group, a connector changed
     state, during the wait), the switch rehearsed, judged and diagnosed (:func:`conclude`)."""
     from mm2_smoke.failover_check import log_line, read_config
@@ -164,11 +167,29 @@ def finish(settings: dict[str, Any], state: dict[str, Any], last: dict[str, Any]
     if now.rest_read:
         state = {**state, "config": now.to_dict()}
     result = conclude(s, state, last, source, target)
+    result["checkpoint_latency_ms"] = checkpoint_latency(prom, s, state) if prom is not None else None
     log(log_line(result))
     for d in result["diagnoses"][:3]:
         log("failover %s cause: %s (%s/%s): %s", result["flow"], d["cause"], d["component"], d["cause_class"],
             d["evidence"])
     return result
+
+
+def checkpoint_latency(prom: Any, s: Any, state: dict[str, Any]) -> dict[str, Any] | None:
+    """MM2's own checkpoint metric for the group (``checkpoint-latency-ms`` avg and max, ms: the checkpoint's write
+    delay, not how stale the translation is), as the run's metric profile names it; None when the profile is not
+    resolved. A value the store does not have is None with its reason (never 0)."""
+    from mm2_smoke.metrics import AUTO, checkpoint_latency_query, profile
+
+    if s.metric_profile == AUTO:
+        return None
+    out: dict[str, Any] = {}
+    for stat in ("avg", "max"):
+        m = prom.query(checkpoint_latency_query(profile(s.metric_profile), stat, state["group"], state["remote_topic"]))
+        out[stat] = round(m.value, 1) if m.ok else None
+        if not m.ok:
+            out[f"{stat}_reason"] = m.reason
+    return out
 
 
 def unknown(settings: dict[str, Any], why: str) -> dict[str, Any]:

@@ -122,6 +122,9 @@ class NamingProfile:
     :param connector_status: Connect state gauge, 1 for the current state in its ``status`` label (per connector in
         the runbook's rules; per task in Strimzi's).
     :param rules_file: our exporter rules that produce these names (``include/prometheus/``), None when we ship none.
+    :param checkpoint_prefix: prefix of the MirrorCheckpointConnector's per group/topic-partition metrics
+        (``checkpoint_latency_ms_avg``/``_max``: the checkpoint's write delay, labels ``group``, ``topic``,
+        ``partition``); the failover check reports them.
     """
 
     name: str
@@ -136,6 +139,7 @@ class NamingProfile:
     client_label: str = "client_id"
     connector_status: Metric = Metric("kafka_connect_connector_metrics_status")
     rules_file: str | None = None
+    checkpoint_prefix: str = "kafka_connect_mirror_checkpoint_connector_"
 
     def mirror(self, attribute: str) -> str:
         """Name of a MirrorSourceConnector metric: ``mirror("replication_latency_ms_max")``.
@@ -173,6 +177,7 @@ STRIMZI = NamingProfile(
     mirror_prefix="kafka_connect_mirror_mirrorsourceconnector_",
     producer_throttle=Metric("kafka_producer_produce_throttle_time_avg"), client_label="clientid",
     connector_status=Metric("kafka_connect_connector_status"), rules_file="jmx-exporter-mm2-strimzi.yaml",
+    checkpoint_prefix="kafka_connect_mirror_mirrorcheckpointconnector_",
 )
 
 #: Kafka 4.3's ``metric.names.formats=new`` (KIP-1280): MirrorMaker's per-topic metrics move to the MBeans
@@ -181,8 +186,16 @@ STRIMZI = NamingProfile(
 KAFKA_NEW = NamingProfile(
     name="kafka-new", doc="Kafka 4.3 metric.names.formats=new (include/prometheus/jmx-exporter-mm2-kafka-new.yaml)",
     **_task_metrics("_metrics"), mirror_prefix="kafka_connect_plugins_", mirror_by_connector=True,
-    rules_file="jmx-exporter-mm2-kafka-new.yaml",
+    rules_file="jmx-exporter-mm2-kafka-new.yaml", checkpoint_prefix="kafka_connect_plugins_",
 )
+
+def checkpoint_latency_query(p: NamingProfile, stat: str, group: str, remote_topic: str, window_s: int = 300) -> str:
+    """MM2's checkpoint latency (``stat``: ``avg`` or ``max``, ms) for one group and remote topic, its newest value
+    within ``window_s`` (the gauge exists only while MM2 checkpoints the group)."""
+    name = f"{p.checkpoint_prefix}checkpoint_latency_ms_{stat}"
+    return (f"max(last_over_time({name}{{group={_label_value(group)},topic={_label_value(remote_topic)}}}"
+            f"[{window_s}s]))")
+
 
 #: The profiles, in the order auto-detection prefers them.
 PROFILES = {p.name: p for p in (RUNBOOK, STRIMZI, KAFKA_NEW)}

@@ -211,6 +211,14 @@ def failover_markdown(report: Mapping[str, Any]) -> list[str]:
                      f"{fmt(f.get('checkpoint_age_s'), ' s')} | {fmt(f.get('heartbeat_age_s'), ' s')} | "
                      f"{synced_words(f.get('synced_on_target'))} | {_cell(f.get('group') or 'n/a')} |")
     lines.append("")
+    for f in flows:
+        latency = f.get("checkpoint_latency_ms")
+        if latency:
+            lines.append(f"- {f['flow']}: MM2's checkpoint-latency-ms avg {fmt(latency.get('avg'), ' ms')}, max "
+                         f"{fmt(latency.get('max'), ' ms')} (the checkpoint's write delay, not how stale the "
+                         "translation is)")
+    if any(f.get("checkpoint_latency_ms") for f in flows):
+        lines.append("")
     why: list[str] = []
     for f in flows:
         diagnoses, reasons = f.get("diagnoses") or [], f.get("reasons") or []

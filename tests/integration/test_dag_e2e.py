@@ -43,11 +43,20 @@ def webhook():
 def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(live_stack, airflow_home,
                                                                             record_number) -> None:
     env = airflow_env(live_stack, airflow_home)
-    result = dags_test(env)
+    result = dags_test(env, {"failover_check": "auto"})  # the Param's default for users (the other tests: off)
     r = result.report
     assert r is not None, result.output[-5000:]
     record_number(f"GO run: trigger -> checklist {result.seconds:.1f} s (incl. Airflow start), 1.2 met "
                   f"{r['replication_decided_s_after_production']} s after production, baseline {r['baseline']}")
+    # Failover readiness beside the verdict: the flow has a MirrorCheckpointConnector, so auto checks it.
+    f = r["failover"]["flows"][0]
+    whole = r["flows"][0]["failover"]
+    record_number(f"GO run failover: {f['verdict']} | would_lose {f['would_lose']} | would_reread {f['would_reread']}"
+                  f" | checkpoint age {f['checkpoint_age_s']} s | heartbeat age {f['heartbeat_age_s']} s | synced "
+                  f"{f['synced_on_target']} | the check took {whole['seconds']} s")
+    assert r["failover"]["verdict"] == f["verdict"] == "READY", json.dumps(r["failover"], indent=1)
+    assert f["would_lose"] == 0 and f["would_reread"] <= whole["reread_max"], f
+    assert "Bascule / failover" in result.report_path.with_suffix(".md").read_text()
     assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
     assert result.returncode == 0, result.output[-3000:]
     c = r["counts"]
@@ -86,6 +95,7 @@ def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(liv
     extra = json.loads(out.stdout.strip().splitlines()[-1])
     assert extra["run_id"] == r["run_id"] and extra["verdict"] == "GO"
     assert extra["latency_avg_ms"] == r["baseline"]["latency_avg_ms"]
+    assert extra["failover"]["verdict"] == "READY", extra
     assert extra["write_poll_ratio_pct"] > 99
     assert extra["e2e_p50_ms"] == r["baseline"]["e2e_p50_ms"]
 
