@@ -2,7 +2,7 @@
 
 The question: if the source died now, could the smoke test's own consumer group move to the target without losing
 or re-reading much? What is read (by the per-flow failover task after step 1.4, mapped over the flows like the
-steps: not wired into the DAG yet) is handed here as plain facts, per partition of the test topic:
+steps: :mod:`mm2_smoke.failover_task`) is handed here as plain facts, per partition of the test topic:
 
 - the group's committed offset on the source, and MM2's newest checkpoint of that partition for the group (read on
   the target's ``<source alias>.checkpoints.internal``, :func:`mm2_smoke.failover.decode_checkpoint`);
