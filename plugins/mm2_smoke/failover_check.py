@@ -41,6 +41,13 @@ DEFAULTS = {"emit.checkpoints.enabled": "true", "emit.checkpoints.interval.secon
             "offset.lag.max": "100", "offset-syncs.topic.location": "source",
             "emit.heartbeats.interval.seconds": "1", "replication.policy.separator": ".",
             "replication.policy.internal.topic.separator.enabled": "true"}
+#: Consumer group states with members (Kafka's ``ConsumerGroupState``): MM2's group offset sync cannot write then.
+ACTIVE_GROUP_STATES = ("STABLE", "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING")
+def has_members(state: str) -> bool:
+    """A consumer group state with members, however it is spelt (``PREPARING_REBALANCE``, ``PreparingRebalance``)."""
+    return state.upper().replace("_", "") in {s.replace("_", "") for s in ACTIVE_GROUP_STATES}
+
+
 #: Added to the computed wait: a checkpoint is emitted on the connector's interval, then written and read back.
 WAIT_MARGIN_S = 10.0
 
@@ -119,8 +126,10 @@ class CheckpointConfig:
     def hopeless(self, group: str) -> str:
         """Why no checkpoint of a new commit can come, whatever the wait ('' when one may): the connector stopped
         or failed, the group filtered out, checkpoints disabled (as Connect REST shows them)."""
-        if not self.rest_read or not self.connector:
+        if not self.rest_read:
             return ""
+        if not self.connector:
+            return "Connect REST shows no MirrorCheckpointConnector for the flow"
         if self.state.split(" ")[0] in ("PAUSED", "STOPPED", "UNASSIGNED", "FAILED"):
             return f"{self.connector} is {self.state}"
         if not self.emit_enabled:
@@ -463,7 +472,7 @@ def poll(target: Any, state: dict[str, Any]) -> dict[str, Any]:
         out.update(target_offsets={str(p): o for p, o in offsets.items()}, target_state=group_state,
                    target_error=error)
         out["done"] = all(offsets.get(p) == found[p][0].downstream for p in committed)
-        if not out["done"] and group_state.upper() not in ("EMPTY", "DEAD", ""):
+        if not out["done"] and has_members(group_state):
             out["done"] = True  # the group has members on the target: MM2 cannot sync it, waiting cannot help
     return out
 

@@ -36,6 +36,8 @@ from mm2_smoke.diagnosis.base import (
 #: The symptom every failover diagnosis names.
 NOT_READY_SYMPTOM = "failover_not_ready"
 _STOPPED = ("PAUSED", "STOPPED", "UNASSIGNED")
+#: Consumer group states with members (as :data:`mm2_smoke.failover_check.ACTIVE_GROUP_STATES`; this module is pure).
+_ACTIVE = ("STABLE", "PREPARINGREBALANCE", "COMPLETINGREBALANCE", "ASSIGNING", "RECONCILING")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def readiness_causes(f: FailoverFacts) -> list[Diagnosis]:
         add(OFFSET_SYNCS, LAGGING, f"the translation is {f.would_reread} messages behind the commit (more than "
             f"{f.reread_max})", f"rehearsal: a consumer switched at the translated offsets re-reads {f.would_reread} "
             f"of this run's messages; offset.lag.max={c.get('offset_lag_max', 100)}")
-    if f.synced_on_target is False and f.target_state and f.target_state.upper() not in ("EMPTY", "DEAD"):
+    if f.synced_on_target is False and f.target_state.upper().replace("_", "") in _ACTIVE:
         add(TARGET_GROUP, IN_USE, f"the group {f.group} is {f.target_state} on the target: MM2's group offset sync "
             "cannot write its offsets there", f"target: describe group {f.group}: {f.target_state}; its committed "
             "offsets differ from the translation")

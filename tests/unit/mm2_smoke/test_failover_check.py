@@ -110,6 +110,8 @@ def test_what_else_makes_waiting_hopeless_and_what_does_not() -> None:
     assert "groups.exclude" in CheckpointConfig(
         name, "RUNNING", settings={"groups.exclude": "mm2-smoke-.*"}, read_from=REST).hopeless(GROUP)
     assert CheckpointConfig(name, "RUNNING", read_from=REST).hopeless(GROUP) == ""
+    # Connect REST read and no checkpoint connector for the flow: nothing will ever checkpoint the group.
+    assert "no MirrorCheckpointConnector" in CheckpointConfig(read_from=REST).hopeless(GROUP)
     assert CheckpointConfig(name, "RUNNING (no task)", read_from=REST).hopeless(GROUP) == ""
     assert CheckpointConfig(name, "RESTARTING", read_from=REST).hopeless(GROUP) == ""
     # Not read over Connect REST (dedicated mode, REST down): MM2's defaults are no proof, the wait goes on.
@@ -426,7 +428,7 @@ def test_with_group_sync_the_target_group_is_not_read_before_the_checkpoints_are
 
 
 @pytest.mark.parametrize("state, done", [("STABLE", True), ("PreparingRebalance", True), ("EMPTY", False),
-                                         ("DEAD", False), ("", False)])
+                                         ("DEAD", False), ("", False), ("UNKNOWN", False)])
 def test_a_target_group_with_members_ends_the_wait_at_once(kafka: dict[str, Any], state: str, done: bool) -> None:
     # MM2 writes a group's offsets only while it is empty on the target: with members, waiting cannot help.
     kafka["checkpoints"] = {0: (10, 110), 1: (20, 220)}
