@@ -19,6 +19,7 @@ from typing import Any
 
 from mm2_smoke import registry
 from mm2_smoke.measured import Gap
+from mm2_smoke.traces import TraceCause, read_trace
 
 # Symptoms (what the checks showed), as the registry declares them; each has one diagnostic.
 REPLICATION_STOPPED = registry.Symptom.REPLICATION_STOPPED.value
@@ -35,6 +36,9 @@ from mm2_smoke.diagnosis.causes import (  # noqa: E402
     CLASSES,
     COMPONENTS,
     CONNECTOR,
+    FAILED,
+    MM2_SOURCE_CLIENT,
+    MM2_TARGET_CLIENT,
     NO_CAUSE_FOUND,
     NOT_INSPECTED,
     NOTHING_WRONG,
@@ -117,6 +121,47 @@ def diagnosis(symptom: str, component: str, cause_class: str, cause: str, eviden
     fix = action if action is not None else row.fix.format(connector=connector, principal=principal)
     return Diagnosis(symptom, cause_id or row.cause_id, cause, evidence, fix, row.score if score is None else score,
                      component, cause_class)
+
+
+# --- a FAILED task's or connector's trace, read to its cause ------------------------------------------------------
+#: The component of a client of MM2, by the cluster it talks to (a trace that names no client: the task itself).
+CLIENT_COMPONENTS = {"source": MM2_SOURCE_CLIENT, "target": MM2_TARGET_CLIENT}
+
+
+def trace_evidence(what: str, read: TraceCause) -> str:
+    """A read trace as a diagnosis' evidence: its ``Caused by`` line, the wrappers it came through and the failing
+    client (with the cluster it talks to) when the trace names it.
+
+    :param what: "task 0 of <connector>" or "connector <connector>".
+    """
+    via = [r.simple for r in read.chain if r is not read.cause]
+    client = (f"; failing client {read.client} (talks to the {read.side} cluster)" if read.client and read.side
+              else f"; failing client {read.client}" if read.client
+              else f"; Connect's wrapper names MM2's client of the {read.side} cluster" if read.side else "")
+    return f"{what} trace: {read.caused_by}" + (f" (via {' < '.join(via)})" if via else "") + client
+
+
+def trace_diagnosis(symptom: str, what: str, trace: str | None, *, connector: str = "the connector",
+                    principal: str = "MM2's principal", connector_class: str = "MirrorSourceConnector") -> Diagnosis:
+    """What a FAILED task's or connector's trace says (:func:`mm2_smoke.traces.read_trace`): its deepest classified
+    cause, the component it concerns (MM2's client of the cluster the trace names, else the connector) and its class,
+    with the ``Caused by`` line as the evidence and its row's fix (:func:`diagnosis`); an unclassified cause is still
+    named (never "FAILED" alone when the trace says more). A trace with no exception in it proves less (score 75).
+
+    :param what: "task 0 of <connector>" or "connector <connector>".
+    :param trace: the trace Connect REST gives (``status.tasks[].trace``, ``status.connector.trace``).
+    :param connector_class: the connector's class, simple name (which cluster each client of it talks to).
+    """
+    read = read_trace(trace, connector_class)
+    if read.cause is None:
+        return Diagnosis(symptom, TASK_ERROR, f"{what} is FAILED, and Connect REST gives no trace",
+                         f"Connect REST status: {what} FAILED, trace: {(trace or 'none').strip()[:200]}",
+                         f"read the worker log for {what}'s error, fix it, then POST /connectors/{connector}/restart"
+                         "?includeTasks=true&onlyFailed=true", 75, CONNECTOR, FAILED)
+    component = CLIENT_COMPONENTS.get(read.side, CONNECTOR)
+    return diagnosis(symptom, component, read.cause_class,
+                     f"{describe(component, read.cause_class)}: {what} FAILED with {read.cause.simple}",
+                     trace_evidence(what, read), connector=connector, principal=principal)
 
 
 def as_diagnosis(d: Diagnosis | Mapping[str, Any]) -> Diagnosis:

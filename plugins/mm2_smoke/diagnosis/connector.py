@@ -2,10 +2,10 @@
 MirrorSourceConnector, its tasks and topics filter, the source topic, MM2's ACLs on source, MM2's own bootstrap
 addresses, whether each cluster answers at all, and MM2's heartbeats where no Connect REST can say.
 
-A FAILED task's or connector's trace is read to its real cause (:func:`mm2_smoke.traces.read_trace`: the deepest
-classified exception, and the cluster of the client that raised it): the diagnosis names that component and class
-(MM2's target client: authentication refused...), the ``Caused by`` line as evidence, and the fix of its row of
-:data:`mm2_smoke.diagnosis.base.CAUSES`.
+A FAILED task's or connector's trace is read to its real cause (:func:`mm2_smoke.diagnosis.base.trace_diagnosis`,
+on :func:`mm2_smoke.traces.read_trace`: the deepest classified exception, and the cluster of the client that raised
+it): the diagnosis names that component and class (MM2's target client: authentication refused...), the ``Caused by``
+line as evidence, and the fix of its row of :data:`mm2_smoke.diagnosis.base.CAUSES`.
 
 Pure: facts in (Connect REST answers, Kafka admin answers, TCP probes), diagnoses out.
 """
@@ -18,6 +18,7 @@ from mm2_smoke.chain import MM2_DEFAULT_EXCLUDE, topic_matches  # one home: the 
 from mm2_smoke.diagnosis.base import (
     ACL_ON_SOURCE,
     AUTHENTICATION,
+    CLIENT_COMPONENTS,
     CLUSTER_UNRESPONSIVE,
     CONNECT_WORKER,
     CONNECTOR,
@@ -27,7 +28,6 @@ from mm2_smoke.diagnosis.base import (
     MISCONFIGURATION,
     MM2_CLUSTER_UNREACHABLE,
     MM2_SOURCE_CLIENT,
-    MM2_TARGET_CLIENT,
     NO_TASKS,
     NOT_INSPECTED,
     REPLICATION_STOPPED,
@@ -47,14 +47,11 @@ from mm2_smoke.diagnosis.base import (
     Inspection,
     acl_allows,
     conclude,
-    describe,
     diagnosis,
+    trace_diagnosis,
 )
 from mm2_smoke.measured import HttpAnswer
-from mm2_smoke.traces import read_trace
 
-#: The component of a client of MM2, by the cluster it talks to (a trace that names no client: the task itself).
-CLIENT_COMPONENTS = {"source": MM2_SOURCE_CLIENT, "target": MM2_TARGET_CLIENT}
 #: The clusters, by side.
 CLUSTERS = {"source": SOURCE_CLUSTER, "target": TARGET_CLUSTER}
 
@@ -237,29 +234,15 @@ def _causes(f: ConnectorFacts, symptom: str) -> list[Diagnosis]:
 
 
 def failure_from_trace(f: ConnectorFacts, symptom: str, what: str, trace: str | None) -> Diagnosis:
-    """What a FAILED task's or connector's trace says: its deepest classified cause, the component it concerns (MM2's
-    client of the cluster the trace names, else the connector) and its class, with the ``Caused by`` line as the
-    evidence and its row's fix; an unclassified cause is still named (never "FAILED" alone when the trace says more).
+    """What a FAILED task's or connector's trace says (:func:`mm2_smoke.diagnosis.base.trace_diagnosis`), for the
+    connector's class as its config names it.
 
     :param what: "task 0 of <connector>" or "connector <connector>".
     :param trace: the trace Connect REST gives (``status.tasks[].trace``, ``status.connector.trace``).
     """
     cfg = f.config.body if f.config.status == 200 and isinstance(f.config.body, dict) else {}
-    read = read_trace(trace, str(cfg.get("connector.class", "MirrorSourceConnector")).rsplit(".", 1)[-1])
-    if read.cause is None:
-        return Diagnosis(symptom, TASK_ERROR, f"{what} is FAILED, and Connect REST gives no trace",
-                         f"Connect REST status: {what} FAILED, trace: {(trace or 'none').strip()[:200]}",
-                         f"read the worker log for {what}'s error, fix it, then POST /connectors/{f.connector}/restart"
-                         "?includeTasks=true&onlyFailed=true", 75, CONNECTOR, FAILED)
-    component = CLIENT_COMPONENTS.get(read.side, CONNECTOR)
-    via = [r.simple for r in read.chain if r is not read.cause]
-    client = (f"; failing client {read.client} (talks to the {read.side} cluster)" if read.client and read.side
-              else f"; failing client {read.client}" if read.client
-              else f"; Connect's wrapper names MM2's client of the {read.side} cluster" if read.side else "")
-    return diagnosis(symptom, component, read.cause_class,
-                     f"{describe(component, read.cause_class)}: {what} FAILED with {read.cause.simple}",
-                     f"{what} trace: {read.caused_by}" + (f" (via {' < '.join(via)})" if via else "") + client,
-                     connector=f.connector, principal=f.principal or "MM2's principal")
+    return trace_diagnosis(symptom, what, trace, connector=f.connector, principal=f.principal or "MM2's principal",
+                           connector_class=str(cfg.get("connector.class", "MirrorSourceConnector")).rsplit(".", 1)[-1])
 
 
 def _worker_unreachable(f: ConnectorFacts, symptom: str) -> Diagnosis:
