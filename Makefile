@@ -45,8 +45,14 @@ demo: stack-up ## the smoke test end to end on the local stack: run the DAG once
 ui: stack-up ## Airflow's UI on the local stack (airflow standalone, SQLite): prints the URL and login
 	$(PY) -m mm2_stack.ui
 
-test: deps ## unit + integration tests (the tests start the stack they need and stop it)
-	$(PY) -m pytest --durations=25
+test: deps ## unit + integration tests (the integration tests start the stack they need and stop it; the unit tests, which need none, run beside them)
+	@mkdir -p test-artifacts; \
+	$(PY) -m pytest tests/unit -q > test-artifacts/unit-tests.log 2>&1 & unit=$$!; \
+	$(PY) -m pytest tests/integration --durations=25; integration=$$?; \
+	wait $$unit; units=$$?; \
+	echo "=== unit tests (run beside the integration tests): test-artifacts/unit-tests.log ==="; \
+	if [ $$units -ne 0 ]; then cat test-artifacts/unit-tests.log; else tail -n 4 test-artifacts/unit-tests.log; fi; \
+	[ $$integration -eq 0 ] && [ $$units -eq 0 ]
 
 test-extended: deps ## the cases kept outside CI for time: more runs of classes CI covers (e.g. VictoriaMetrics at 1000 msg/s)
 	$(PY) -m pytest -m extended --durations=10

@@ -188,7 +188,7 @@ def mm2_connectors(naming: TopicNaming, topics_regex: str, refresh_topics_s: int
         },
         "MirrorHeartbeatConnector": {
             "heartbeats.topic.replication.factor": "1",
-            "emit.heartbeats.interval.seconds": "5",
+            "emit.heartbeats.interval.seconds": "1",
         },
     }
     return {kind: {**common, "connector.class": MIRROR_PACKAGE + kind, **own[kind]} for kind in CONNECTOR_KINDS}

@@ -118,13 +118,14 @@ def warm_up(config: StackConfig, timeout_s: float = 150, wait_latency: bool = Tr
     only grows.
 
     :param wait_latency: False sends the probes only (the chain proven to replicate), without waiting for the window:
-        for a caller whose next run does not read MM2's latency (a sequence of faults, healed in full at its end).
+        when the window still holds a slow record, the run folder says so (:func:`latency_window_dirty`), and the
+        next caller that reads MM2's latency waits then (``settle``), while what runs in between overlaps the wait.
     :return: the default flow's probe.
     """
     from mm2_stack import connect, proc
 
     results = [send_probe(config, timeout_s=timeout_s, flow=flow) for flow in config.flows]
-    if loop_finding(config) or not wait_latency:
+    if loop_finding(config):
         return results[0]
     selectors = list(dict.fromkeys(stack_queries(config, flow).gauge_series()["latency_max_ms"]
                                    for flow in config.flows))
@@ -137,5 +138,24 @@ def warm_up(config: StackConfig, timeout_s: float = 150, wait_latency: bool = Tr
                 return f"latency max still {slow:g} ms ({selector})"
         return None
 
+    marker = _dirty_marker(config)
+    if not wait_latency:
+        why = latency_clear()
+        if why:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{time.time():.0f} {why}\n")
+        return results[0]
     proc.wait_until(config, "connect", latency_clear, timeout_s, "MM2's latency window to clear", interval_s=2)
+    marker.unlink(missing_ok=True)
     return results[0]
+
+
+def _dirty_marker(config: StackConfig):
+    return config.run_dir / "latency-window-dirty"
+
+
+def latency_window_dirty(config: StackConfig) -> str:
+    """Why MM2's latency window may still hold a slow record (a heal that did not wait for it), '' when it does not:
+    a caller about to read MM2's latency settles first."""
+    marker = _dirty_marker(config)
+    return marker.read_text().strip() if marker.exists() else ""

@@ -100,6 +100,38 @@ def test_healthy_chain_gives_go_with_exact_counts_and_a_baseline_asset_event(liv
     assert extra["e2e_p50_ms"] == r["baseline"]["e2e_p50_ms"]
 
 
+def test_variant_b_perf_test_gives_go(live_stack, airflow_home, record_number) -> None:
+    env = airflow_env(live_stack, airflow_home)
+    result = dags_test(env, conf={"producer_variant": "perf-test"})
+    r = result.report
+    assert r is not None, result.output[-5000:]
+    record_number(f"perf-test variant run: {result.seconds:.1f} s, counts {r['counts']}")
+    assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
+    assert r["settings"]["producer_variant"] == "perf-test"
+    assert r["counts"]["delivered"] == 100 and r["counts"]["received"] == 100 and r["counts"]["missing"] == 0
+
+
+def test_a_failover_fault_leaves_the_phase_1_verdict_go_and_the_dag_says_not_ready(live_stack,
+                                                                                  airflow_home, record_number) -> None:
+    """The DAG end to end with the checkpoint connector paused: replication is fine, so the runbook's verdict is GO;
+    the failover block beside it is NOT READY with its cause, and the run succeeds (the readiness never fails it)."""
+    env = airflow_env(live_stack, airflow_home)
+    faults.inject(live_stack, "checkpoint-paused")
+    try:
+        result = dags_test(env, {"failover_check": "auto"})
+    finally:
+        faults.heal(live_stack, "checkpoint-paused", latency=False)  # nothing was held back: MM2 kept replicating
+    r = result.report
+    assert r is not None, result.output[-5000:]
+    f = r["failover"]["flows"][0]
+    record_number(f"DAG with checkpoint-paused: Phase 1 {r['verdict']}, failover {f['verdict']} (first cause "
+                  f"{(f['diagnoses'] or [{}])[0].get('cause_id')}) in {result.seconds:.1f} s")
+    assert r["verdict"] == "GO" and result.returncode == 0, json.dumps(r["failed_checks"], indent=1)
+    assert r["failover"]["verdict"] == f["verdict"] == "NOT READY", json.dumps(r["failover"], indent=1)
+    assert f["diagnoses"][0]["cause_id"] == "checkpoint_connector_down", f["diagnoses"]
+    assert "NOT READY" in result.report_path.with_suffix(".md").read_text()
+
+
 def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, airflow_home, webhook,
                                                                     record_number) -> None:
     port, received = webhook
@@ -117,8 +149,9 @@ def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, 
         result = dags_test(env, conf={"preflight_mode": "off"})  # the runbook's way: the metrics show the stall
     finally:
         connect.rest(live_stack, "PUT", connect.connector_path(name) + "/resume")
-        # The paused run's messages replay now, with their age as latency: let MM2's window clear.
-        faults.settle(live_stack)
+        # The paused run's messages replay now, with their age as latency: the next test that reads MM2's latency
+        # waits for the window (conftest), the ones in between overlap it.
+        faults.settle(live_stack, latency=False)
     e = early.report
     assert e is not None, early.output[-5000:]
     record_number(f"paused-connector run, pre-flight: {e['verdict']} in {early.seconds:.1f} s (pre-flight "
@@ -152,14 +185,3 @@ def test_paused_source_connector_gives_nogo_failed_run_and_an_alert(live_stack, 
     assert {c["name"] for c in alert["failed_checks"]} >= {"connector_state", "poll_total_increase"}
     assert alert["text"].startswith("MM2 smoke test NOGO")
     assert r["run_id"].replace(":", "%3A").replace("+", "%2B") in alert["url"]
-
-
-def test_variant_b_perf_test_gives_go(live_stack, airflow_home, record_number) -> None:
-    env = airflow_env(live_stack, airflow_home)
-    result = dags_test(env, conf={"producer_variant": "perf-test"})
-    r = result.report
-    assert r is not None, result.output[-5000:]
-    record_number(f"perf-test variant run: {result.seconds:.1f} s, counts {r['counts']}")
-    assert r["verdict"] == "GO", json.dumps(r["failed_checks"], indent=1)
-    assert r["settings"]["producer_variant"] == "perf-test"
-    assert r["counts"]["delivered"] == 100 and r["counts"]["received"] == 100 and r["counts"]["missing"] == 0

@@ -1,7 +1,8 @@
 """Failover readiness on the real chain: the check's own functions (the ones the DAG's ``failover_readiness.check``
 task runs: :func:`~mm2_smoke.failover_task.prepare`, :func:`~mm2_smoke.failover_task.wait`,
 :func:`~mm2_smoke.failover_task.finish`) against the live MM2, healthy and under each failover fault of the stack's
-catalogue. The DAG-level run (the task mapped, deferred, its block in the report) is in test_dag_e2e.py.
+catalogue. The DAG-level runs (the task mapped, its block in the report; a failover fault beside a Phase 1 GO) are in
+test_dag_e2e.py, and its wait deferred to the real triggerer in test_airflow_deferral.py.
 
 Each case produces 30 tagged messages on the source, waits until MM2 replicated them (Phase 1 fine), then checks: a
 fault of the failover path must give NOT READY (or UNKNOWN where nothing could be read) with its first cause, and
@@ -20,7 +21,8 @@ from mm2_smoke.diagnosis import base as dg
 from mm2_stack import faults
 from mm2_stack.config import StackConfig
 
-pytestmark = pytest.mark.integration
+# Failover readiness reads checkpoints, not MM2's latency: it may run while a healed backlog leaves the window.
+pytestmark = [pytest.mark.integration, pytest.mark.latency_insensitive]
 
 DAG_ID = "mm2_smoke_test"
 #: fault, readiness, first cause. Each fault of the catalogue's failover faults, on the default flow. (No
@@ -102,8 +104,8 @@ def test_a_healthy_chain_is_ready_and_each_failover_fault_gives_its_cause(live_s
     for fault, _verdict, _cause in FAULTS:
         faults.inject(live_stack, fault)
         try:
-            if fault == "heartbeats-paused":  # stale only once older than its bound (3 emit intervals + 5 s)
-                time.sleep(22)
+            if fault == "heartbeats-paused":  # stale once older than its bound: max(10 s, 3 emit intervals + 5 s)
+                time.sleep(12)
             result, seconds = check(settings)
         finally:
             heal_s = faults.heal(live_stack, fault)
@@ -117,6 +119,21 @@ def test_a_healthy_chain_is_ready_and_each_failover_fault_gives_its_cause(live_s
         assert first.get("cause_id") == cause, (fault, json.dumps(result["diagnoses"], indent=1))
         assert first.get("evidence") and first.get("action"), (fault, first)
         assert not (result["verdict"] == "READY" and (result["would_lose"] or 0) > 0), fault
+
+
+def test_a_translation_gap_beyond_its_bound_is_not_ready(live_stack: StackConfig, conns, record_number) -> None:
+    """MM2 translates to an offset sync at or before the commit (``offset.lag.max`` apart at most): a bound below the
+    re-read it gives (``failover_reread_max``) is NOT READY naming the gap, with nothing lost."""
+    result, seconds = check(_settings(failover_reread_max=1))
+    first = (result["diagnoses"] or [{}])[0]
+    record_number(f"failover, re-read bound 1: {result['verdict']} in {seconds:.1f} s | first cause "
+                  f"{first.get('cause_id')} | would_reread {result['would_reread']}")
+    if result["would_reread"] is not None and result["would_reread"] <= 1:
+        pytest.fail(f"the translation landed exactly on the commit ({result['would_reread']} re-read): no gap to "
+                    "judge; the stack's offset syncs changed?")
+    assert result["verdict"] == "NOT READY" and first.get("cause_id") == dg.TRANSLATION_GAP, json.dumps(result,
+                                                                                                          indent=1)
+    assert result["would_lose"] == 0, result
 
 
 def test_a_checkpoint_task_restarted_during_the_wait_is_never_a_ready_that_loses(live_stack: StackConfig, conns,
