@@ -155,7 +155,8 @@ CAUSES: tuple[Cause, ...] = (
           "(target.cluster.sasl.jaas.config, its SASL mechanism or keystore in {connector}'s config) or their user on "
           "the target cluster" + _RESTART, 95),
     Cause(MM2_SOURCE_CLIENT, AUTHORIZATION, ACL_ON_SOURCE, "grant {principal} READ and DESCRIBE on the test topic (or "
-          "its prefix) on source, and remove any DENY" + _RESTART, 90),
+          "its prefix) on source (WRITE, CREATE and DESCRIBE on mm2-offset-syncs.*.internal when the evidence names "
+          "MM2's offset-syncs producer), and remove any DENY" + _RESTART, 90),
     Cause(MM2_TARGET_CLIENT, AUTHORIZATION, ACL_ON_TARGET, "grant {principal} WRITE, CREATE and DESCRIBE on the remote "
           "topics' prefix on target, and remove any DENY" + _RESTART, 92),
     Cause(MM2_SOURCE_CLIENT, RESOURCE_LIMIT, LIMIT_ON_SOURCE, "raise the limit named in the evidence on the source "
