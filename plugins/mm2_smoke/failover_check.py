@@ -472,6 +472,8 @@ def poll(target: Any, state: dict[str, Any]) -> dict[str, Any]:
         out.update(target_offsets={str(p): o for p, o in offsets.items()}, target_state=group_state,
                    target_error=error)
         out["done"] = all(offsets.get(p) == found[p][0].downstream for p in committed)
+        if any((offsets.get(p) or -1) > found[p][0].downstream for p in committed):
+            out["done"] = True  # the target group is past the translation: MM2 never moves it back
         if not out["done"] and has_members(group_state):
             out["done"] = True  # the group has members on the target: MM2 cannot sync it, waiting cannot help
     return out

@@ -245,9 +245,17 @@ def conclude(s: Any, state: dict[str, Any], last: dict[str, Any], source: Any, t
         unread.append(f"the group on target: {error}")
     by_partition = placed(commit, down or {})
     partitions = []
+    ahead: list[str] = []
     for p, committed in sorted(commit.committed.items()):
         cp = found.get(p, (None, 0))[0]
-        rehearsal = rehearse(by_partition.get(p, []), committed, cp.downstream) if cp and down is not None else None
+        # Where a switched consumer starts: with group sync, the group's own offset on the target (what MM2 wrote,
+        # or what is left there: MM2 never moves it back); else the checkpoint's translation.
+        start = cp.downstream if cp else None
+        if cp and state["sync"] and offsets.get(p) is not None:
+            start = offsets[p]
+            if offsets[p] > cp.downstream:
+                ahead.append(f"partition {p}: {offsets[p]} on the target, the translation is {cp.downstream}")
+        rehearsal = rehearse(by_partition.get(p, []), committed, start) if cp and down is not None else None
         partitions.append(PartitionFacts(p, committed, cp, rehearsal, offsets.get(p)))
     known = config.group_known(group)
     if known is None and found:
@@ -275,7 +283,7 @@ def conclude(s: Any, state: dict[str, Any], last: dict[str, Any], source: Any, t
          "offset_lag_max": config.offset_lag_max},
         readiness.would_reread, reread_max, readiness.synced_on_target, group_state,
         readiness.heartbeat_age_s, hb_bound, syncs, state["offset_syncs_topic"], known,
-        unread if readiness.verdict != "READY" else ())
+        unread if readiness.verdict != "READY" else (), "; ".join(ahead))
     causes = readiness_causes(facts)
     proven = next((d for d in causes if d.certain), None)
     if readiness.verdict == "UNKNOWN" and proven is not None:

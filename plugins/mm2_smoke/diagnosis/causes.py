@@ -49,6 +49,7 @@ CHECKPOINT_LATE = "checkpoint_late"
 OFFSET_SYNCS_MISSING = "offset_syncs_missing"
 TRANSLATION_GAP = "translation_gap"
 TARGET_GROUP_ACTIVE = "target_group_active"
+TARGET_GROUP_AHEAD = "target_group_ahead"
 HEARTBEATS_STALE = "heartbeats_stale"
 NO_TASKS = "no_tasks"  # the connector runs no task although the test topic passes its filter
 WORKER_HUNG = "worker_hung"
@@ -83,7 +84,7 @@ DOWN, HUNG, UNRESPONSIVE, UNREACHABLE_ADDRESS = "down", "hung", "unresponsive", 
 AUTHENTICATION, AUTHORIZATION, RESOURCE_LIMIT = "authentication", "authorization", "resource_limit"
 MISCONFIGURATION, FAILED, SLOW, DUPLICATED = "misconfiguration", "failed", "slow", "duplicated"
 CATCHING_UP_CLASS, NOT_INSPECTED, NOTHING_WRONG = "catching_up", "not_inspected", "none"
-LAGGING, IN_USE, NOT_YET = "lagging", "in_use", "not_yet"
+LAGGING, IN_USE, NOT_YET, AHEAD = "lagging", "in_use", "not_yet", "ahead"
 #: class -> (words, whether it is a fault: a certain diagnosis of a fault class proves something broken).
 CLASSES: dict[str, tuple[str, bool]] = {
     DOWN: ("down (refuses connections, or not running)", True),
@@ -102,6 +103,7 @@ CLASSES: dict[str, tuple[str, bool]] = {
     LAGGING: ("behind (what it writes lags what it should say)", True),
     IN_USE: ("in use (active members keep MM2 from writing it)", True),
     NOT_YET: ("not there yet (MM2 learns it at its next refresh)", False),
+    AHEAD: ("ahead of where it should be (offsets past the translation)", True),
     NOTHING_WRONG: ("nothing wrong found", False),
 }
 
@@ -224,6 +226,9 @@ CAUSES: tuple[Cause, ...] = (
           "re-read (failover_reread_max)", 80),
     Cause(TARGET_GROUP, IN_USE, TARGET_GROUP_ACTIVE, "stop the consumers of the group on the target (MM2's group "
           "offset sync writes only to an EMPTY group), or switch them knowingly", 90),
+    Cause(TARGET_GROUP, AHEAD, TARGET_GROUP_AHEAD, "reset the group's offsets on the target to the translation "
+          "(kafka-consumer-groups --reset-offsets on the target cluster) or delete the group there; MM2 then syncs "
+          "it again (a recreated remote topic leaves old, larger offsets behind)", 92),
     Cause(HEARTBEAT_CONNECTOR, DOWN, HEARTBEATS_STALE, "resume or create the flow's MirrorHeartbeatConnector "
           "(PUT /connectors/{connector}/resume)", 90),
     Cause(HEARTBEAT_CONNECTOR, LAGGING, HEARTBEATS_STALE, "the flow's heartbeats stopped arriving on the target: "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mm2_smoke.diagnosis.base import (
+    AHEAD,
     CHECKPOINT_CONNECTOR,
     DOWN,
     FAILED,
@@ -54,6 +55,8 @@ class FailoverFacts:
     :param heartbeat_age_s: the flow's newest heartbeat's age; ``heartbeat_bound_s`` its bound.
     :param offset_syncs: the offset-syncs topic exists (None: could not tell); ``offset_syncs_topic`` its name.
     :param group_known: MM2 was assigned the group (None: not read).
+    :param target_ahead: the partitions where the group's offset on the target is past the translation ('' none):
+        MM2's group sync never moves an offset back, and a switched consumer starts there.
     """
 
     flow: str
@@ -71,6 +74,7 @@ class FailoverFacts:
     offset_syncs_topic: str = ""
     group_known: bool | None = None
     unread: Sequence[str] = ()
+    target_ahead: str = ""
 
 
 def readiness_causes(f: FailoverFacts) -> list[Diagnosis]:
@@ -112,6 +116,10 @@ def readiness_causes(f: FailoverFacts) -> list[Diagnosis]:
         add(OFFSET_SYNCS, LAGGING, f"the translation is {f.would_reread} messages behind the commit (more than "
             f"{f.reread_max})", f"rehearsal: a consumer switched at the translated offsets re-reads {f.would_reread} "
             f"of this run's messages; offset.lag.max={c.get('offset_lag_max', 100)}")
+    if f.target_ahead:
+        add(TARGET_GROUP, AHEAD, f"the group {f.group}'s offsets on the target are past MM2's translation: its group "
+            "sync never moves them back, and a consumer switched now starts there, skipping what the group had not "
+            "consumed", f"target: {f.target_ahead}")
     if f.synced_on_target is False and f.target_state.upper().replace("_", "") in _ACTIVE:
         add(TARGET_GROUP, IN_USE, f"the group {f.group} is {f.target_state} on the target: MM2's group offset sync "
             "cannot write its offsets there", f"target: describe group {f.group}: {f.target_state}; its committed "

@@ -397,3 +397,17 @@ def test_unknown_without_proof_stays_unknown(kafka: dict[str, Any]) -> None:
     assert r["verdict"] == UNKNOWN
     assert [d["cause_id"] for d in r["diagnoses"]] == [NO_CAUSE_FOUND]
     assert "could not read: heartbeats on target: absent" in r["diagnoses"][0]["evidence"]
+
+
+def test_a_target_group_left_past_the_translation_is_where_a_switch_starts_and_is_named(kafka: dict[str, Any]) -> None:
+    """With group sync, a switched consumer starts at the group's own offset on the target; one left past the
+    translation (a recreated remote topic keeps the old, larger offset; MM2 never moves it back) skips what the group
+    had not consumed: NOT READY with the loss counted from there, and the cause named."""
+    from mm2_smoke.diagnosis.base import TARGET_GROUP_AHEAD
+
+    state = _prepare(_connect(**{"sync.group.offsets.enabled": "true"}))
+    r = _conclude(state, {0: (110, 510)}, target_offsets={"0": 1415}, target_state="EMPTY", target_error="")
+    assert r["verdict"] == NOT_READY and r["would_lose"] and r["would_lose"] > 0, r
+    first = r["diagnoses"][0]
+    assert first["cause_id"] == TARGET_GROUP_AHEAD and "1415" in first["evidence"] and "510" in first["evidence"]
+    assert first["component"] == "target_group" and first["cause_class"] == "ahead"
