@@ -26,6 +26,15 @@ from dataclasses import dataclass
 
 from mm2_smoke.naming import DEFAULT_SEPARATOR
 
+#: Consumer group states with members (Kafka's ``ConsumerGroupState``): MM2's group offset sync cannot write then.
+ACTIVE_GROUP_STATES = ("STABLE", "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING")
+
+
+def has_members(state: str) -> bool:
+    """A consumer group state with members, however it is spelt (``PREPARING_REBALANCE``, ``PreparingRebalance``)."""
+    return state.upper().replace("_", "") in {s.replace("_", "") for s in ACTIVE_GROUP_STATES}
+
+
 #: The version a checkpoint's value starts with (MM2 writes 0).
 CHECKPOINT_VERSION = 0
 

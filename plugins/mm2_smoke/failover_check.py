@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mm2_smoke.failover import Checkpoint, Placed, decode_checkpoint, internal_topics
+from mm2_smoke.failover import Checkpoint, Placed, decode_checkpoint, has_members, internal_topics
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,6 @@ DEFAULTS = {"emit.checkpoints.enabled": "true", "emit.checkpoints.interval.secon
             "offset.lag.max": "100", "offset-syncs.topic.location": "source",
             "emit.heartbeats.interval.seconds": "1", "replication.policy.separator": ".",
             "replication.policy.internal.topic.separator.enabled": "true"}
-#: Consumer group states with members (Kafka's ``ConsumerGroupState``): MM2's group offset sync cannot write then.
-ACTIVE_GROUP_STATES = ("STABLE", "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING")
-def has_members(state: str) -> bool:
-    """A consumer group state with members, however it is spelt (``PREPARING_REBALANCE``, ``PreparingRebalance``)."""
-    return state.upper().replace("_", "") in {s.replace("_", "") for s in ACTIVE_GROUP_STATES}
-
-
 #: Added to the computed wait: a checkpoint is emitted on the connector's interval, then written and read back.
 WAIT_MARGIN_S = 10.0
 

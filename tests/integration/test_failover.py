@@ -47,8 +47,7 @@ def _replicated(target, settings: dict, run_tag: str, n: int, timeout_s: float =
     from mm2_smoke.failover_check import downstream_messages
 
     deadline = time.monotonic() + timeout_s
-    while len(downstream_messages(target, settings["remote_topic"] if "remote_topic" in settings else
-                                  _remote(settings), run_tag, int(time.time() * 1000) - 300_000)) < n:
+    while len(downstream_messages(target, _remote(settings), run_tag, int(time.time() * 1000) - 300_000)) < n:
         assert time.monotonic() < deadline, f"MM2 did not replicate {n} messages of {run_tag} in {timeout_s} s"
         time.sleep(1)
 

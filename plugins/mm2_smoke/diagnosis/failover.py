@@ -33,12 +33,11 @@ from mm2_smoke.diagnosis.base import (
     diagnosis,
     rank,
 )
+from mm2_smoke.failover import has_members
 
 #: The symptom every failover diagnosis names.
 NOT_READY_SYMPTOM = "failover_not_ready"
 _STOPPED = ("PAUSED", "STOPPED", "UNASSIGNED")
-#: Consumer group states with members (as :data:`mm2_smoke.failover_check.ACTIVE_GROUP_STATES`; this module is pure).
-_ACTIVE = ("STABLE", "PREPARINGREBALANCE", "COMPLETINGREBALANCE", "ASSIGNING", "RECONCILING")
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def readiness_causes(f: FailoverFacts) -> list[Diagnosis]:
         add(TARGET_GROUP, AHEAD, f"the group {f.group}'s offsets on the target are past MM2's translation: its group "
             "sync never moves them back, and a consumer switched now starts there, skipping what the group had not "
             "consumed", f"target: {f.target_ahead}")
-    if f.synced_on_target is False and f.target_state.upper().replace("_", "") in _ACTIVE:
+    if f.synced_on_target is False and has_members(f.target_state):
         add(TARGET_GROUP, IN_USE, f"the group {f.group} is {f.target_state} on the target: MM2's group offset sync "
             "cannot write its offsets there", f"target: describe group {f.group}: {f.target_state}; its committed "
             "offsets differ from the translation")

@@ -25,6 +25,7 @@ from mm2_smoke.settings import SmokeSettings
 from mm2_smoke.view_html import dag_body, run_body
 from mm2_smoke.view_model import MASK, RunInfo, history, run_report, trends
 from tests.support.reports import sample_report
+from tests.support.xcoms import XcomTable
 
 NINE = ["flow", "verdict", "checkpoint_age_s", "translated", "would_lose", "would_reread", "heartbeat_age_s",
         "synced_on_target", "diagnoses"]
@@ -124,15 +125,7 @@ def test_the_nogo_path_keeps_the_readiness_and_its_diagnoses_stay_out_of_the_run
 
 
 # --- the checklist task -----------------------------------------------------------------------------------------------
-class _Ti:
-    """XComs as a table: (task id, key, map index) -> value; every pull recorded."""
-
-    def __init__(self, xcoms: dict[tuple[str, str, int | None], Any]) -> None:
-        self.xcoms, self.pulled = xcoms, []
-
-    def xcom_pull(self, task_ids: str, key: str = "return_value", map_indexes: int | None = None) -> Any:
-        self.pulled.append((task_ids, key, map_indexes))
-        return self.xcoms.get((task_ids, key, map_indexes))
+_Ti = XcomTable
 
 
 def _outcome(flow: str, proceed: bool) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from mm2_smoke.measured import Gap
 from mm2_smoke.report import build_report
 from mm2_smoke.settings import SmokeSettings
 from tests.support.reports import sample_report
+from tests.support.xcoms import XcomTable
 
 BLOCK_KEYS = {"flow", "verdict", "counts", "remote_topic", "checks", "diagnoses"}
 RUN_ID = "manual__2026-12-01T00:00:00+00:00"
@@ -343,15 +344,7 @@ def test_a_one_flow_report_routes_as_route_does(checks: list[Check]) -> None:
 
 
 # --- checklist.flow_results / fill: one block per flow ----------------------------------------------------------------
-class _Ti:
-    """A task instance whose XComs are a table: (task id, key, map index) -> value; every pull recorded."""
-
-    def __init__(self, xcoms: dict[tuple[str, str, int | None], Any]) -> None:
-        self.xcoms, self.pulled = xcoms, []
-
-    def xcom_pull(self, task_ids: str, key: str = "return_value", map_indexes: int | None = None) -> Any:
-        self.pulled.append((task_ids, key, map_indexes))
-        return self.xcoms.get((task_ids, key, map_indexes))
+_Ti = XcomTable
 
 
 def _outcome(flow: str, proceed: bool, status: str = "GO", findings: list[dict[str, Any]] | None = None
