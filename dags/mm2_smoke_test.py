@@ -66,6 +66,9 @@ DEADLINE_MINUTES = float(os.environ.get("MM2_SMOKE_DEADLINE_MINUTES") or 10)
 #: the doc's table of GO rules and limits both read them.
 #: The failover_check Param's default: MM2_SMOKE_FAILOVER_CHECK (auto, on, off), else auto.
 FAILOVER_CHECK = os.environ.get("MM2_SMOKE_FAILOVER_CHECK") or "auto"
+if FAILOVER_CHECK not in param_specs()["failover_check"][1]["enum"]:
+    raise ValueError(f"MM2_SMOKE_FAILOVER_CHECK={FAILOVER_CHECK!r} is not one of auto, on, off: fix it in the "
+                     "environment of the DAG processor (it sets the failover_check Param's default)")
 DEFAULTS = SmokeSettings(deadline_minutes=DEADLINE_MINUTES, failover_check=FAILOVER_CHECK)
 
 

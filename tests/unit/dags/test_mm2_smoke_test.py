@@ -69,6 +69,13 @@ def test_the_network_guard_catches_a_dag_file_that_touches_the_network(tmp_path,
     assert load_without_network(REPO / "dags")[1] == []
 
 
+def test_a_bad_failover_check_default_names_its_variable(monkeypatch, dagbag) -> None:
+    monkeypatch.setenv("MM2_SMOKE_FAILOVER_CHECK", "maybe")
+    bag, _ = load_without_network(REPO / "dags")
+    errors = "\n".join(bag.import_errors.values())
+    assert "MM2_SMOKE_FAILOVER_CHECK='maybe' is not one of auto, on, off" in errors, errors
+
+
 def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert ids.DAG_ID in dagbag.dags
